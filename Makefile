@@ -1,0 +1,80 @@
+# Shoal build. `make` builds bin/shoal-node; `make test` runs every test;
+# `make run` starts a local node; `make bench` compares against redis-server.
+CC      ?= gcc
+PKGS    := libevent hiredis yaml-0.1
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
+           -Icommon -Inode $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+
+COMMON_SRC := $(wildcard common/*.c)
+NODE_SRC   := $(filter-out node/main.c,$(wildcard node/*.c))
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+
+B := build
+COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/rel/%.o)
+NODE_OBJ   := $(NODE_SRC:%.c=$(B)/rel/%.o)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
+SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=$(B)/san/%)
+SANFLAGS   := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+.PHONY: all deps run test unit unit-san integration bench fuzz clean
+all: bin/shoal-node
+
+$(B)/rel/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/san/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -MMD -MP -c $< -o $@
+
+bin/shoal-node: $(B)/rel/node/main.o $(NODE_OBJ) $(COMMON_OBJ)
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Unit tests link every common/ and node/ object except node/main.c.
+$(B)/unit/%: tests/unit/%.c $(NODE_OBJ) $(COMMON_OBJ) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(NODE_OBJ) $(COMMON_OBJ) $(LDLIBS)
+
+$(B)/san/%: tests/unit/%.c $(NODE_SRC:%.c=$(B)/san/obj/%.o) $(COMMON_SRC:%.c=$(B)/san/obj/%.o) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -Itests/unit -o $@ $< $(NODE_SRC:%.c=$(B)/san/obj/%.o) $(COMMON_SRC:%.c=$(B)/san/obj/%.o) $(LDLIBS)
+
+deps:
+	@sh tools/deps.sh
+
+unit: $(UNIT_BIN)
+	@sh tests/unit/run.sh $(UNIT_BIN)
+
+unit-san: $(SAN_BIN)
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 sh tests/unit/run.sh $(SAN_BIN)
+
+integration: bin/shoal-node
+	/usr/bin/python3 -m pytest -q tests/integration
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) unit-san
+	$(MAKE) integration
+
+run: deps
+	$(MAKE) all
+	@echo "Starting shoal-node on 127.0.0.1:7000 (Ctrl-C to stop). Connect with: redis-cli -p 7000"
+	./bin/shoal-node configs/node.yaml
+
+bench: deps
+	$(MAKE) all
+	/usr/bin/python3 tools/bench.py
+
+fuzz:
+	@mkdir -p $(B)/fuzz
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -o $(B)/fuzz/fuzz_resp tests/fuzz/fuzz_resp.c $(filter common/resp%.c,$(COMMON_SRC)) common/mem.c common/util.c
+	$(B)/fuzz/fuzz_resp -max_total_time=$${FUZZ_SECONDS:-60} tests/fuzz/corpus_resp
+
+clean:
+	rm -rf $(B) bin
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,264 @@
+/* cmd: command dispatch. Every command from a client (or from EXEC, or a
+ * retried blocked command) goes through cmd_call, which is therefore the
+ * one place that counts statistics, signals WATCH/blocked clients for the
+ * keys a write touched, and hands the write to the propagation hook. */
+#include "cmd.h"
+#include "blocking.h"
+#include "config.h"
+#include "db.h"
+#include "evict.h"
+#include "log.h"
+#include "mem.h"
+#include "multi.h"
+#include "reply.h"
+#include "server.h"
+#include "slowlog.h"
+#include "util.h"
+#include <stdio.h>
+#include <string.h>
+
+/* Binding arrays exported by the command modules. */
+extern const cmd_binding string_commands[], bitmap_commands[], hll_commands[],
+    list_commands[], hash_commands[], set_commands[], zset_commands[],
+    keys_commands[], server_commands[], client_commands[], pubsub_commands[],
+    multi_commands[], conn_commands[];
+
+static const cmd_binding *const all_bindings[] = {
+    string_commands, bitmap_commands, hll_commands, list_commands,
+    hash_commands, set_commands, zset_commands, keys_commands,
+    server_commands, client_commands, pubsub_commands, multi_commands,
+    conn_commands, NULL,
+};
+
+static cmd_handler *handlers;   /* indexed by cmd_meta id */
+static cmd_stats *stats;
+static propagate_hook prop_hook;
+static long long propagated;
+static owned_cmd prop_override;
+static int has_override;
+
+void cmd_init(void)
+{
+    int n = cmd_count_all();
+    handlers = xcalloc((size_t)n, sizeof(*handlers));
+    stats = xcalloc((size_t)n, sizeof(*stats));
+    for (int b = 0; all_bindings[b]; b++) {
+        for (const cmd_binding *cb = all_bindings[b]; cb->name; cb++) {
+            const char *bar = strchr(cb->name, '|');
+            const cmd_meta *m;
+            if (bar) {
+                const cmd_meta *parent = cmd_lookup(cb->name, (size_t)(bar - cb->name));
+                m = parent ? cmd_lookup_sub(parent, bar + 1, strlen(bar + 1)) : NULL;
+            } else {
+                m = cmd_lookup(cb->name, strlen(cb->name));
+            }
+            if (!m) {
+                log_warning("command table has no entry for '%s'", cb->name);
+                continue;
+            }
+            handlers[m->id] = cb->fn;
+        }
+    }
+}
+
+cmd_handler cmd_handler_of(const cmd_meta *m) { return m ? handlers[m->id] : NULL; }
+cmd_stats *cmd_stats_of(const cmd_meta *m) { return &stats[m->id]; }
+void cmd_stats_reset(void) { memset(stats, 0, sizeof(*stats) * (size_t)cmd_count_all()); }
+void cmd_set_propagate_hook(propagate_hook h) { prop_hook = h; }
+long long cmd_propagated_count(void) { return propagated; }
+
+static void fill_owned(owned_cmd *o, int argc, const char **argv, const size_t *argvlen)
+{
+    owned_cmd_free(o);
+    o->argc = argc;
+    o->argv = xmalloc(sizeof(char *) * (size_t)(argc ? argc : 1));
+    o->argvlen = xmalloc(sizeof(size_t) * (size_t)(argc ? argc : 1));
+    for (int i = 0; i < argc; i++) {
+        o->argv[i] = xmemdup(argv[i], argvlen[i]);
+        o->argvlen[i] = argvlen[i];
+    }
+}
+
+void cmd_rewrite_propagated(client *c, int argc, const char **argv, const size_t *argvlen)
+{
+    fill_owned(&prop_override, argc, argv, argvlen);
+    has_override = 1;
+}
+
+void cmd_also_propagate(int dbid, int argc, const char **argv, const size_t *argvlen)
+{
+    propagated++;
+    if (prop_hook) prop_hook(dbid, argc, argv, argvlen);
+}
+
+/* Unknown command text, Redis style: the name, then the first args
+ * quoted, the whole list cut at 128 bytes. */
+static void reply_unknown(client *c)
+{
+    char msg[512];
+    int n = snprintf(msg, sizeof(msg), "ERR unknown command '%.*s', with args beginning with: ",
+                     (int)(ARGLEN(c, 0) > 128 ? 128 : ARGLEN(c, 0)), ARG(c, 0));
+    size_t budget = 128;
+    for (int i = 1; i < c->argc && budget > 0 && n < (int)sizeof(msg) - 8; i++) {
+        size_t l = ARGLEN(c, i) < budget ? ARGLEN(c, i) : budget;
+        n += snprintf(msg + n, sizeof(msg) - (size_t)n, "'%.*s' ", (int)l, ARG(c, i));
+        budget -= l;
+    }
+    reply_error(c, msg);
+}
+
+static int is_cmd(const cmd_meta *m, const char *name) { return strcmp(m->name, name) == 0; }
+
+/* Commands allowed while a RESP2 client is in subscriber mode. */
+static int allowed_in_pubsub(const cmd_meta *m)
+{
+    static const char *ok[] = {"ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe",
+                               "psubscribe", "punsubscribe", "quit", "reset", NULL};
+    const cmd_meta *top = m->parent ? m->parent : m;
+    for (int i = 0; ok[i]; i++)
+        if (is_cmd(top, ok[i])) return 1;
+    return 0;
+}
+
+static void flag_exec_error(client *c)
+{
+    if (c->flags & CLIENT_MULTI) c->flags |= CLIENT_DIRTY_EXEC;
+}
+
+static void reject(client *c, const cmd_meta *m, const char *msg)
+{
+    if (m) stats[m->id].rejected++;
+    flag_exec_error(c);
+    reply_error(c, msg);
+}
+
+int cmd_process(client *c)
+{
+    if (c->argc == 0) return 0;
+    const cmd_meta *m = cmd_lookup(ARG(c, 0), ARGLEN(c, 0));
+    if (!m || (!handlers[m->id] && m->subcmds_n == 0)) {
+        flag_exec_error(c);
+        reply_unknown(c);
+        return 0;
+    }
+    if (m->subcmds_n > 0 && c->argc >= 2) {
+        const cmd_meta *sub = cmd_lookup_sub(m, ARG(c, 1), ARGLEN(c, 1));
+        if (!sub || !handlers[sub->id]) {
+            char msg[300], up[64];
+            size_t k;
+            for (k = 0; m->name[k] && k < sizeof(up) - 1; k++) up[k] = (char)(m->name[k] >= 'a' && m->name[k] <= 'z' ? m->name[k] - 32 : m->name[k]);
+            up[k] = 0;
+            snprintf(msg, sizeof(msg), "ERR unknown subcommand '%.*s'. Try %s HELP.",
+                     (int)(ARGLEN(c, 1) > 128 ? 128 : ARGLEN(c, 1)), ARG(c, 1), up);
+            flag_exec_error(c);
+            reply_error(c, msg);
+            return 0;
+        }
+        m = sub;
+    }
+    c->cmd = m;
+    if ((m->arity > 0 && c->argc != m->arity) || c->argc < -m->arity) {
+        stats[m->id].rejected++;
+        flag_exec_error(c);
+        reply_arity_err(c);
+        return 0;
+    }
+    if (cfg.requirepass && *cfg.requirepass && !(c->flags & CLIENT_AUTHENTICATED) &&
+        !(m->flags & CMD_F_NO_AUTH)) {
+        reject(c, m, "NOAUTH Authentication required.");
+        return 0;
+    }
+    if ((c->flags & CLIENT_PUBSUB) && c->proto == 2 && !allowed_in_pubsub(m)) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
+                 "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", m->name);
+        reject(c, m, msg);
+        return 0;
+    }
+    if (c->flags & CLIENT_MULTI) {
+        const cmd_meta *top = m->parent ? m->parent : m;
+        if (!is_cmd(top, "exec") && !is_cmd(top, "discard") && !is_cmd(top, "multi") &&
+            !is_cmd(top, "watch") && !is_cmd(top, "quit") && !is_cmd(top, "reset")) {
+            if (m->flags & CMD_F_NO_MULTI) {
+                reject(c, m, "ERR Command not allowed inside a transaction");
+                return 0;
+            }
+            if ((m->flags & CMD_F_DENYOOM) && cfg.maxmemory && evict_free_memory() < 0) {
+                reject(c, m, "OOM command not allowed when used memory > 'maxmemory'.");
+                return 0;
+            }
+            multi_queue(c);
+            return 0;
+        }
+    }
+    if ((m->flags & CMD_F_DENYOOM) && cfg.maxmemory && evict_free_memory() < 0) {
+        reject(c, m, "OOM command not allowed when used memory > 'maxmemory'.");
+        return 0;
+    }
+    if (srv.pause_end_ms > srv.now_ms && !(c->flags & CLIENT_EXECUTING) &&
+        (srv.pause_all || (m->flags & (CMD_F_WRITE | CMD_F_MAY_REPLICATE)))) {
+        /* CLIENT PAUSE: hold the client; the cron resumes it. */
+        client_own_argv(c, &c->owned);
+        c->flags |= CLIENT_PAUSED;
+        return -1;
+    }
+    cmd_call(c);
+    if (c->flags & (CLIENT_BLOCKED | CLIENT_CLOSE_ASAP)) return -1;
+    return 0;
+}
+
+/* Keys of a write that changed data: wake WATCHers and blocked clients. */
+static void signal_keys(client *c)
+{
+    int pos[64], *p = pos, n;
+    n = cmd_get_keys(c->cmd, c->argc, c->argv, c->argvlen, pos, 64);
+    if (n > 64) {
+        p = xmalloc(sizeof(int) * (size_t)n);
+        n = cmd_get_keys(c->cmd, c->argc, c->argv, c->argvlen, p, n);
+    }
+    for (int i = 0; i < n; i++) db_signal_modified(c->db, ARG(c, p[i]), ARGLEN(c, p[i]));
+    if (p != pos) xfree(p);
+}
+
+void cmd_call(client *c)
+{
+    const cmd_meta *m = c->cmd;
+    long long dirty0 = srv.dirty, errs0 = srv.stat.error_replies;
+    int dbid = c->db->id;
+    client *prev = srv.current;
+    srv.current = c;
+    has_override = 0;
+    long long t0 = mono_us();
+    handlers[m->id](c);
+    long long dur = mono_us() - t0;
+    srv.current = prev;
+
+    cmd_stats *st = &stats[m->id];
+    if (!(c->flags & CLIENT_BLOCKED)) {
+        st->calls++;
+        st->usec += dur;
+        if (srv.stat.error_replies != errs0) st->failed++;
+    }
+    srv.stat.commands++;
+    c->lastcmd = m;
+    if (srv.dirty != dirty0) {
+        signal_keys(c);
+        if (m->flags & CMD_F_WRITE || has_override) {
+            propagated++;
+            if (prop_hook) {
+                if (has_override)
+                    prop_hook(dbid, prop_override.argc, (const char **)prop_override.argv, prop_override.argvlen);
+                else
+                    prop_hook(dbid, c->argc, c->argv, c->argvlen);
+            }
+        }
+    }
+    if (has_override) {
+        owned_cmd_free(&prop_override);
+        has_override = 0;
+    }
+    if (cfg.slowlog_log_slower_than >= 0 && dur >= cfg.slowlog_log_slower_than &&
+        !(m->flags & CMD_F_SKIP_SLOWLOG) && !(c->flags & CLIENT_BLOCKED))
+        slowlog_push(c, c->argc, c->argv, c->argvlen, dur);
+    if (!(c->flags & CLIENT_EXECUTING)) blocking_serve_ready();
+}

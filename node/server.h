@@ -1,0 +1,58 @@
+/* server: process-wide state of shoal-node (one instance, `srv`). */
+#ifndef SHOAL_SERVER_H
+#define SHOAL_SERVER_H
+#include <stdint.h>
+#include <stddef.h>
+
+struct event_base;
+struct client;
+
+typedef struct server_stats {
+    long long commands, connections, rejected_conns;
+    long long expired_keys, evicted_keys, expired_stale_perc;
+    long long keyspace_hits, keyspace_misses;
+    long long net_input_bytes, net_output_bytes;
+    long long error_replies;
+    long long unexpected_error_replies;
+    long long client_qbuf_limit_disconnections, client_obuf_limit_disconnections;
+    long long total_reads, total_writes;
+    long long blocked_keys_served;
+} server_stats;
+
+struct server {
+    struct event_base *base;
+    char       runid[41];
+    long long  start_ms;
+    long long  now_ms;            /* cached clock, refreshed per event */
+    uint32_t   lruclock;          /* seconds, 24-bit wrap (LRU/LFU) */
+    long long  dirty;             /* changes since start: commands bump it */
+    long long  dirty_at_save;
+    long long  lastsave;
+    struct client *clients;       /* doubly linked list */
+    size_t     nclients;
+    uint64_t   next_client_id;
+    struct client *pending_writes;/* clients with output to flush */
+    struct client *current;       /* client whose command is executing */
+    int        shutdown_asap;
+    long long  pause_end_ms;      /* CLIENT PAUSE */
+    int        pause_all;         /* 1 = ALL, 0 = WRITE */
+    int        blocked_clients;
+    int        pubsub_clients;
+    int        loading;
+    server_stats stat;
+    int        listen_port;
+    int        hz;
+    double     stat_peak_memory;
+    size_t     peak_memory;
+};
+
+extern struct server srv;
+
+/* Updates srv.now_ms and the LRU clock; call at each event. */
+void server_update_clock(void);
+/* Flushes every client's pending output (end of each event callback). */
+void server_flush_pending(void);
+/* Orderly shutdown from SHUTDOWN or a signal. */
+void server_shutdown(void);
+
+#endif
