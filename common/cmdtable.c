@@ -244,16 +244,21 @@ static int sort_keys(int argc, const char *const *argv, const size_t *argl,
 }
 
 /* MIGRATE host port key|"" db timeout [COPY] [REPLACE] [AUTH pw]
- * [AUTH2 user pw] [KEYS k...]: the key is argv[3] unless KEYS is given,
- * which requires argv[3] to be empty. */
+ * [AUTH2 user pw] [KEYS k...]: the key is argv[3] unless the KEYS option is
+ * given, which requires argv[3] to be empty. Mirrors Redis 7.0 exactly:
+ * its incomplete KEYS spec is only trusted when a "KEYS" token appears
+ * before the last argument; then the options are parsed properly (AUTH and
+ * AUTH2 arguments are skipped, so a password "keys" is not the option). */
 static int migrate_keys(int argc, const char *const *argv, const size_t *argl,
                         cmd_keyref *out, int max)
 {
     const unsigned fl = CMD_KS_RW | CMD_KS_ACCESS | CMD_KS_DELETE;
-    int n = 0;
+    int n = 0, seen = 0;
     if (argc < 6)
         return -1;
-    for (int i = 6; i < argc; i++) {
+    for (int i = argc - 2; i > 1 && !seen; i--)
+        seen = argeq(argv, argl, i, "keys");
+    for (int i = 6; seen && i < argc; i++) {
         if (argeq(argv, argl, i, "keys")) {
             if (argl[3] != 0)
                 return -1;
@@ -267,6 +272,33 @@ static int migrate_keys(int argc, const char *const *argv, const size_t *argl,
             i += 2;
     }
     return put_key(out, max, n, 3, fl);
+}
+
+/* SET k v [... GET]: the key is read too when GET is given, else only
+ * overwritten. */
+static unsigned set_key_flags(int argc, const char *const *argv, const size_t *argl)
+{
+    for (int i = 3; i < argc; i++)
+        if (argeq(argv, argl, i, "get"))
+            return CMD_KS_RW | CMD_KS_ACCESS | CMD_KS_UPDATE;
+    return CMD_KS_OW | CMD_KS_UPDATE;
+}
+
+/* BITFIELD k [GET t o] [SET t o v] [INCRBY t o n] [OVERFLOW w]: read-only
+ * only if every operation is a complete GET or OVERFLOW; anything else (SET,
+ * INCRBY or a syntax error) is assumed to write, as Redis does. */
+static unsigned bitfield_key_flags(int argc, const char *const *argv, const size_t *argl)
+{
+    for (int i = 2; i < argc; i++) {
+        int rem = argc - i - 1;
+        if (argeq(argv, argl, i, "get") && rem >= 2)
+            i += 2;
+        else if (argeq(argv, argl, i, "overflow") && rem >= 1)
+            i += 1;
+        else
+            return CMD_KS_RW | CMD_KS_ACCESS | CMD_KS_UPDATE;
+    }
+    return CMD_KS_RO | CMD_KS_ACCESS;
 }
 
 int cmd_get_keys_ex(const cmd_meta *m, int argc, const char *const *argv,
@@ -292,6 +324,12 @@ int cmd_get_keys_ex(const cmd_meta *m, int argc, const char *const *argv,
         n = spec_keys(ks, argc, argv, argl, out, max, n);
         if (n < 0)
             return -1;
+    }
+    if (m->getkeys == CMD_GK_SET_FLAGS || m->getkeys == CMD_GK_BITFIELD_FLAGS) {
+        unsigned fl = m->getkeys == CMD_GK_SET_FLAGS ? set_key_flags(argc, argv, argl)
+                                                     : bitfield_key_flags(argc, argv, argl);
+        for (int i = 0; i < n && i < max; i++)
+            out[i].flags = fl;
     }
     return n;
 }

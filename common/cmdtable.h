@@ -100,8 +100,11 @@ typedef struct cmd_key_spec {
 } cmd_key_spec;
 
 /* How cmd_get_keys finds keys. Specs cover everything except commands whose
- * specs Redis marks unknown/incomplete; those get a small dedicated scanner. */
-enum { CMD_GK_SPECS = 0, CMD_GK_SORT, CMD_GK_MIGRATE };
+ * specs Redis marks unknown/incomplete (SORT, MIGRATE): those get a small
+ * dedicated scanner. SET and BITFIELD find keys by spec but their key flags
+ * depend on the arguments (VARIABLE_FLAGS): a scanner refines them. */
+enum { CMD_GK_SPECS = 0, CMD_GK_SORT, CMD_GK_MIGRATE, CMD_GK_SET_FLAGS,
+       CMD_GK_BITFIELD_FLAGS };
 
 /* COMMAND DOCS doc_flags (kept as facts; not written by cmd_write_docs). */
 #define CMD_DOC_DEPRECATED (1u << 0)

@@ -1005,6 +1005,7 @@ const cmd_meta cmd_table[240] = {
       .first_key = 1, .last_key = 1, .key_step = 1,
       .acl = CMD_ACL_WRITE | CMD_ACL_BITMAP | CMD_ACL_SLOW,
       .key_specs = ks_7, .key_specs_n = 1,
+      .getkeys = CMD_GK_BITFIELD_FLAGS,
       .group = "bitmap", .since = "3.2.0",
     },
     { /* id 8 */
@@ -2179,6 +2180,7 @@ const cmd_meta cmd_table[240] = {
       .first_key = 1, .last_key = 1, .key_step = 1,
       .acl = CMD_ACL_WRITE | CMD_ACL_STRING | CMD_ACL_SLOW,
       .key_specs = ks_153, .key_specs_n = 1,
+      .getkeys = CMD_GK_SET_FLAGS,
       .group = "string", .since = "1.0.0",
     },
     { /* id 154 */

@@ -209,7 +209,7 @@ static void why_redis(const conf_key *k, const conf_why *w, buf_t *b)
     case WHY_MEMORY: buf_append_str(b, "argument must be a memory value"); break;
     case WHY_BOOL: buf_append_str(b, "argument must be 'yes' or 'no'"); break;
     case WHY_ENUM: buf_append_str(b, "argument(s) must be one of the following: "); enum_names(k, b); break;
-    default: buf_append_str(b, w->text); break;
+    default: buf_printf(b, "%s", w->text); break;
     }
 }
 
@@ -254,7 +254,7 @@ void conf_format(const conf_key *k, const void *base, buf_t *out)
     case CONF_BOOL: buf_append_str(out, *(const int *)f ? "yes" : "no"); break;
     case CONF_INT:
     case CONF_MEMORY: buf_append(out, num, (size_t)ll_to_str(num, *(const long long *)f)); break;
-    case CONF_STRING: if (*(char *const *)f) buf_append_str(out, *(char *const *)f); break;
+    case CONF_STRING: if (*(char *const *)f) buf_printf(out, "%s", *(char *const *)f); break;
     case CONF_ENUM:
         for (const conf_enum_val *e = k->enums; e->name; e++)
             if (e->value == *(const int *)f) { buf_append_str(out, e->name); break; }
@@ -524,7 +524,7 @@ int conf_load_args(const conf_key *keys, void *base, int argc, char **argv,
         int j = i + 1;
         for (; j < argc && strncmp(argv[j], "--", 2) != 0; j++) {
             if (j > i + 1) buf_append(&v, " ", 1);
-            buf_append_str(&v, argv[j]);
+            buf_printf(&v, "%s", argv[j]); /* may be "" */
         }
         char shown[128];
         show_value(shown, sizeof(shown), opt, strlen(opt));

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 struct node_config cfg;
@@ -177,7 +176,7 @@ static void notify_format(const void *field, buf_t *out)
 {
     char b[32];
     config_notify_flags_to_str(*(const int *)field, b);
-    buf_append_str(out, b);
+    buf_printf(out, "%s", b); /* may be "" */
 }
 
 /* ---------- checks on single keys ---------- */
@@ -199,21 +198,12 @@ static int validate_bind(void *field, char *why, size_t wlen)
     return 0;
 }
 
-static int validate_dir(void *field, char *why, size_t wlen)
-{
-    struct stat st;
-    const char *d = *(char **)field;
-    if (stat(d, &st) != 0) { snprintf(why, wlen, "%s", strerror(errno)); return -1; }
-    if (!S_ISDIR(st.st_mode)) { snprintf(why, wlen, "%s", strerror(ENOTDIR)); return -1; }
-    return 0;
-}
-
 /* dir shows the working directory, as Redis does (the server chdirs into it). */
 static void dir_format(const void *field, buf_t *out)
 {
     char b[4096];
     const char *d = *(char *const *)field;
-    buf_append_str(out, getcwd(b, sizeof(b)) ? b : (d ? d : ""));
+    buf_printf(out, "%s", getcwd(b, sizeof(b)) ? b : (d ? d : ""));
 }
 
 static int validate_daemonize(void *field, char *why, size_t wlen)
@@ -279,7 +269,7 @@ const conf_key config_keys[] = {
     K_INT("maxclients", NULL, maxclients, "10000", 1, UINT_MAX, RT),
     /* process */
     { .name = "dir", .type = CONF_STRING, .off = F(dir), .def = ".", .flags = RT | CONF_PROTECTED,
-      .validate = validate_dir, .format = dir_format },
+      .format = dir_format }, /* main.c creates it and chdirs into it */
     K_STR("logfile", logfile, "", 0),
     K_STR("pidfile", pidfile, "", 0),
     { .name = "loglevel", .type = CONF_ENUM, .off = F(loglevel), .def = "notice", .flags = RT,

@@ -40,7 +40,8 @@ void     kvt_free_entry(kv *e);
 /* SCAN: visits every entry of the buckets at `cursor`, returns the next
  * cursor (0 when done). Reverse-binary cursor increments guarantee that an
  * element present for the whole scan is returned at least once, even if
- * the table grows or shrinks between calls. */
+ * the table grows or shrinks between calls. fn may unlink and free the
+ * entry it is given (lazy expiry), but must not touch other entries. */
 unsigned long long kvt_scan(kvtable *t, unsigned long long cursor,
                             void (*fn)(void *ctx, kv *e), void *ctx);
 /* A random entry (NULL if empty). */
@@ -52,8 +53,15 @@ int      kvt_sample(kvtable *t, kv **out, int count);
 int      kvt_rehash_step(kvtable *t, int n);
 /* Shrink the table if it is mostly empty (called from the cron). */
 void     kvt_maybe_shrink(kvtable *t);
-/* Full iteration. Deleting the entry just returned is allowed;
- * other modifications during iteration are not. */
+/* Pre-sizes the table for n keys (e.g. before loading a dump). */
+void     kvt_expand(kvtable *t, size_t n);
+/* Process-wide: 0 discourages growing/shrinking (while a fork child
+ * shares memory, as Redis does); tables still grow past load factor 5. */
+void     kvt_set_resize_allowed(int allowed);
+/* Full iteration. Deleting the entry just returned (kvt_unlink +
+ * kvt_free_entry) is allowed; adding entries, or running kvt_maybe_shrink,
+ * during an iteration is not. kvt_iter_init finishes any pending rehash so
+ * nothing moves during the walk; stopping early needs no cleanup. */
 typedef struct kvt_iter { kvtable *t; int table; size_t bucket; kv *next; } kvt_iter;
 void     kvt_iter_init(kvt_iter *it, kvtable *t);
 kv      *kvt_iter_next(kvt_iter *it);

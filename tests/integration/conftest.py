@@ -561,6 +561,17 @@ def _test_timeout(request):
         signal.signal(signal.SIGALRM, old)
 
 
+def _start_or_fail(fn):
+    """Run a start/restart; a failure becomes a clean test error carrying the log."""
+    err = None
+    try:
+        fn()
+    except ServerStartError as e:
+        err = str(e)
+    if err is not None:
+        pytest.fail(err, pytrace=False)
+
+
 class _Shared:
     """A lazily started, session-wide server reused by tests that don't disturb it."""
 
@@ -570,12 +581,9 @@ class _Shared:
     def get(self):
         if self.server is None:
             self.server = Server(self.kind, name=self.name)
-            try:
-                self.server.start()
-            except ServerStartError as e:
-                pytest.fail(str(e), pytrace=False)
+            _start_or_fail(self.server.start)
         elif not self.server.alive():
-            self.server.restart()  # a previous test stopped or crashed it
+            _start_or_fail(self.server.restart)  # a previous test stopped or crashed it
         return self.server
 
     def close(self):
@@ -600,11 +608,7 @@ def _shared_oracle():
 def _dedicated(request, kind, args, name):
     srv = Server(kind, args=args, name=name)
     _register(request, srv)
-    try:
-        srv.start()
-    except ServerStartError as e:
-        srv.cleanup()
-        pytest.fail(str(e), pytrace=False)
+    _start_or_fail(srv.start)
     return srv
 
 
@@ -634,10 +638,7 @@ def _use(request, shared, kind, name, marker_args):
         yield srv
         _finish(srv, True)
         return
-    try:
-        srv = shared.get()
-    except ServerStartError as e:
-        pytest.fail(str(e), pytrace=False)
+    srv = shared.get()
     _register(request, srv)
     srv.flushall()
     yield srv
@@ -692,10 +693,7 @@ def node_factory(request):
         made.append(srv)
         _register(request, srv)
         if start:
-            try:
-                srv.start()
-            except ServerStartError as e:
-                pytest.fail(str(e), pytrace=False)
+            _start_or_fail(srv.start)
         return srv
 
     yield make
