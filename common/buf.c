@@ -29,6 +29,7 @@ void buf_reserve(buf_t *b, size_t extra)
 
 void buf_append(buf_t *b, const void *data, size_t n)
 {
+    if (!n) return;
     buf_reserve(b, n);
     memcpy(b->p + b->len, data, n);
     b->len += n;

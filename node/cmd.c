@@ -207,17 +207,22 @@ int cmd_process(client *c)
     return 0;
 }
 
-/* Keys of a write that changed data: wake WATCHers and blocked clients. */
+/* Keys of a write that changed data: wake WATCHers and blocked clients.
+ * Keys the command only reads (SORT's source, ZUNIONSTORE's inputs) are
+ * skipped: nothing changed there. */
 static void signal_keys(client *c)
 {
-    int pos[64], *p = pos, n;
-    n = cmd_get_keys(c->cmd, c->argc, c->argv, c->argvlen, pos, 64);
+    cmd_keyref refs[64], *r = refs;
+    int n = cmd_get_keys_ex(c->cmd, c->argc, c->argv, c->argvlen, 0, refs, 64);
     if (n > 64) {
-        p = xmalloc(sizeof(int) * (size_t)n);
-        n = cmd_get_keys(c->cmd, c->argc, c->argv, c->argvlen, p, n);
+        r = xmalloc(sizeof(cmd_keyref) * (size_t)n);
+        n = cmd_get_keys_ex(c->cmd, c->argc, c->argv, c->argvlen, 0, r, n);
     }
-    for (int i = 0; i < n; i++) db_signal_modified(c->db, ARG(c, p[i]), ARGLEN(c, p[i]));
-    if (p != pos) xfree(p);
+    for (int i = 0; i < n; i++) {
+        if ((r[i].flags & (CMD_KS_RO | CMD_KS_RW | CMD_KS_OW | CMD_KS_RM)) == CMD_KS_RO) continue;
+        db_signal_modified(c->db, ARG(c, r[i].pos), ARGLEN(c, r[i].pos));
+    }
+    if (r != refs) xfree(r);
 }
 
 void cmd_call(client *c)

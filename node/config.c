@@ -260,8 +260,8 @@ static const conf_enum_val policy_enum[] = {
 
 const conf_key config_keys[] = {
     /* network */
-    K_INT("port", NULL, port, "6379", 0, 65535, RT),
-    { .name = "bind", .type = CONF_LIST, .off = F(bind), .def = "127.0.0.1 -::1", .flags = RT,
+    K_INT("port", NULL, port, "6379", 0, 65535, 0),
+    { .name = "bind", .type = CONF_LIST, .off = F(bind), .def = "127.0.0.1 -::1", .flags = 0,
       .validate = validate_bind },
     K_INT("tcp-backlog", NULL, tcp_backlog, "511", 0, INT_MAX, 0),
     K_INT("tcp-keepalive", NULL, tcp_keepalive, "300", 0, INT_MAX, RT),

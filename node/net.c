@@ -109,6 +109,9 @@ int net_listen(char *err, size_t errlen)
         const char *a = addrs[i];
         int optional = a[0] == '-';   /* "-::1": skip if unavailable, as Redis */
         if (optional) a++;
+        /* Redis's wildcards: "*" is every IPv4 address, "::*" every IPv6 one. */
+        if (strcmp(a, "*") == 0) a = "0.0.0.0";
+        else if (strcmp(a, "::*") == 0) a = "::";
         struct sockaddr_storage ss;
         socklen_t sl;
         memset(&ss, 0, sizeof(ss));

@@ -40,7 +40,7 @@ static void config_set_cmd(client *c)
     char err[512];
     int n = c->argc - 2;
     if (n % 2) {
-        reply_arity_err(c);
+        reply_syntax_err(c);
         return;
     }
     const char **names = xmalloc(sizeof(char *) * (size_t)n);

@@ -1540,11 +1540,14 @@ def test_family(diff_factory, family, proto):
 TYPED_KEYS = {
     "str": ["s0", "s1", "s2"], "list": ["l0", "l1", "l2"], "hash": ["h0", "h1", "h2"],
     "set": ["t0", "t1", "t2"], "zset": ["z0", "z1", "z2"], "bit": ["b0", "b1"],
-    "hll": ["p0", "p1", "p2"],
+    "hll": ["p0", "p1", "p2"], "lex": ["zl0", "zl1"],
 }
-# HLL keys stay out of the shared pool: other commands would corrupt their encoding,
-# and the exact bytes of an HLL are not compared.
-ALL_KEYS = [k for t, ks in TYPED_KEYS.items() if t != "hll" for k in ks] + ["x0", "x1"]
+# Kept out of the shared pool: HLL keys (other commands would corrupt their encoding and
+# HLL bytes are not compared) and lex zsets (lex ranges are only defined when all scores
+# are equal; Redis' own encodings disagree otherwise).
+ALL_KEYS = [k for t, ks in TYPED_KEYS.items() if t not in ("hll", "lex") for k in ks] + \
+    ["x0", "x1"]
+NON_ZSET_KEYS = [k for k in ALL_KEYS if not k.startswith("z")]
 VALUES = ["a", "b", "c", "foo", "bar", "", "0", "1", "-1", "42", "3.14", "-0", "1e3",
           "abc def", b"\x00bin\xff\r\n", "9223372036854775807", "-9223372036854775808",
           "inf", "nan", " 5", "10", "007", "x" * 70]
@@ -1863,13 +1866,11 @@ def _gen_zsets(g):
     if c == 8:
         return ["ZCOUNT", k, g.pick(RANGE_SCORES), g.pick(RANGE_SCORES)]
     if c == 9:
-        return ["ZLEXCOUNT", k, g.pick(LEX), g.pick(LEX)]
+        return _gen_lex(g)
     if c in (10, 11):
-        by = g.pick([[], [], ["BYSCORE"], ["BYLEX"]])
+        by = g.pick([[], [], ["BYSCORE"]])
         if by == ["BYSCORE"]:
             lo, hi = g.pick(RANGE_SCORES), g.pick(RANGE_SCORES)
-        elif by == ["BYLEX"]:
-            lo, hi = g.pick(LEX), g.pick(LEX)
         else:
             lo, hi = g.pick(IDX), g.pick(IDX)
         return ["ZRANGE", k, lo, hi] + by + g.opt(0.3, "REV") + \
@@ -1882,7 +1883,7 @@ def _gen_zsets(g):
                 g.pick(RANGE_SCORES)] + g.opt(0.4, "WITHSCORES") + \
             g.opt(0.2, "LIMIT", g.pick(["0", "1"]), g.pick(["1", "-1", "3"]))
     if c == 14:
-        return [g.pick(["ZRANGEBYLEX", "ZREVRANGEBYLEX"]), k, g.pick(LEX), g.pick(LEX)]
+        return _gen_lex(g)
     if c == 15:
         return [g.pick(["ZRANK", "ZREVRANK"]), k, g.pick(MEMBERS)]
     if c == 16:
@@ -1890,7 +1891,7 @@ def _gen_zsets(g):
     if c == 17:
         return ["ZREMRANGEBYSCORE", k, g.pick(RANGE_SCORES), g.pick(RANGE_SCORES)]
     if c == 18:
-        return ["ZREMRANGEBYLEX", k, g.pick(LEX), g.pick(LEX)]
+        return _gen_lex(g)
     if c == 19:
         return [g.pick(["ZPOPMIN", "ZPOPMAX"]), k] + g.opt(0.5, g.pick(COUNTS))
     if c == 20:
@@ -1917,6 +1918,25 @@ def _gen_zsets(g):
     if c == 26:
         return ["ZSCAN", k, "0"] + g.opt(0.4, "MATCH", g.pick(["*", "a*"]))
     return ["ZRANGE", k, "0", "-1", "WITHSCORES"]
+
+
+def _gen_lex(g):
+    """Lex-range commands, only on zsets whose scores are all 0 (or on other types)."""
+    k = g.pick(TYPED_KEYS["lex"]) if g.p(0.9) else g.pick(NON_ZSET_KEYS)
+    c = g.r.randint(0, 6)
+    if c <= 1:
+        return ["ZADD", k] + [x for _ in range(g.r.randint(1, 3)) for x in ("0", g.pick(MEMBERS))]
+    if c == 2:
+        return ["ZLEXCOUNT", k, g.pick(LEX), g.pick(LEX)]
+    if c == 3:
+        return [g.pick(["ZRANGEBYLEX", "ZREVRANGEBYLEX"]), k, g.pick(LEX), g.pick(LEX)] + \
+            g.opt(0.2, "LIMIT", g.pick(["0", "1"]), g.pick(["1", "-1", "2"]))
+    if c == 4:
+        return ["ZRANGE", k, g.pick(LEX), g.pick(LEX), "BYLEX"] + g.opt(0.3, "REV") + \
+            g.opt(0.2, "LIMIT", g.pick(["0", "1"]), g.pick(["1", "-1", "2"]))
+    if c == 5:
+        return ["ZREMRANGEBYLEX", k, g.pick(LEX), g.pick(LEX)]
+    return ["ZREM", k, g.pick(MEMBERS)]
 
 
 GENERATORS = [(_gen_strings, 16), (_gen_bitmaps, 6), (_gen_hll, 4), (_gen_keys, 12),
