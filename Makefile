@@ -71,8 +71,9 @@ bench: deps
 
 fuzz:
 	@mkdir -p $(B)/fuzz
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -o $(B)/fuzz/fuzz_resp tests/fuzz/fuzz_resp.c $(filter common/resp%.c,$(COMMON_SRC)) common/mem.c common/util.c
-	$(B)/fuzz/fuzz_resp -max_total_time=$${FUZZ_SECONDS:-60} tests/fuzz/corpus_resp
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -o $(B)/fuzz/fuzz_resp tests/fuzz/fuzz_resp.c $(filter common/resp%.c,$(COMMON_SRC)) common/mem.c common/util.c common/buf.c
+	@mkdir -p $(B)/fuzz/corpus && cp tests/fuzz/corpus_resp/* $(B)/fuzz/corpus/
+	$(B)/fuzz/fuzz_resp -max_total_time=$${FUZZ_SECONDS:-60} $(B)/fuzz/corpus
 
 clean:
 	rm -rf $(B) bin
