@@ -5,8 +5,17 @@
 #include "reply.h"
 #include "server.h"
 #include "util.h"
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+
+/* Redis's reply for a subcommand given the wrong arguments: the
+ * subcommand as typed, the command upper-cased. */
+static void reply_subcmd_syntax(client *c)
+{
+    reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try CLIENT HELP.",
+                 (int)(ARGLEN(c, 1) > 128 ? 128 : ARGLEN(c, 1)), ARG(c, 1));
+}
 
 static void client_id_cmd(client *c) { reply_int(c, (long long)c->id); }
 
@@ -51,7 +60,7 @@ static void client_list_cmd(client *c)
 {
     const char *type = NULL;
     size_t tl = 0;
-    unsigned long long *ids = NULL;
+    long long *ids = NULL;
     int nids = 0;
     if (c->argc >= 4 && arg_is(ARG(c, 2), ARGLEN(c, 2), "TYPE") && c->argc == 4) {
         type = ARG(c, 3);
@@ -63,7 +72,8 @@ static void client_list_cmd(client *c)
     } else if (c->argc >= 4 && arg_is(ARG(c, 2), ARGLEN(c, 2), "ID")) {
         ids = xmalloc(sizeof(*ids) * (size_t)(c->argc - 3));
         for (int i = 3; i < c->argc; i++) {
-            if (!str_to_ull(ARG(c, i), ARGLEN(c, i), &ids[nids]) || ids[nids] == 0) {
+            /* Any integer is accepted; ids that match nobody list nothing. */
+            if (!str_to_ll(ARG(c, i), ARGLEN(c, i), &ids[nids])) {
                 xfree(ids);
                 reply_error(c, "ERR Invalid client ID");
                 return;
@@ -83,7 +93,7 @@ static void client_list_cmd(client *c)
         if (type && !client_type_matches(x, type, tl)) continue;
         if (nids) {
             int found = 0;
-            for (int i = 0; i < nids; i++) found |= ids[i] == x->id;
+            for (int i = 0; i < nids; i++) found |= (unsigned long long)ids[i] == x->id;
             if (!found) continue;
         }
         client_info_line(x, &b);
@@ -181,8 +191,12 @@ static void client_kill_cmd(client *c)
 static void client_pause_cmd(client *c)
 {
     long long ms;
-    if (!str_to_ll(ARG(c, 2), ARGLEN(c, 2), &ms) || ms < 0) {
+    if (!str_to_ll(ARG(c, 2), ARGLEN(c, 2), &ms)) {
         reply_error(c, "ERR timeout is not an integer or out of range");
+        return;
+    }
+    if (ms < 0) {
+        reply_error(c, "ERR timeout is negative");
         return;
     }
     int all = 1;
@@ -193,14 +207,17 @@ static void client_pause_cmd(client *c)
             return;
         }
     } else if (c->argc > 4) {
-        reply_syntax_err(c);
+        reply_subcmd_syntax(c);
         return;
     }
-    long long end = srv.now_ms + ms;
-    /* A stronger or longer pause wins over a running one (Redis rule). */
-    if (end > srv.pause_end_ms) srv.pause_end_ms = end;
-    if (all) srv.pause_all = 1;
-    else if (srv.pause_end_ms == end) srv.pause_all = srv.pause_all && 1;
+    /* Saturate instead of overflowing on absurd timeouts. */
+    long long end = ms > LLONG_MAX - srv.now_ms ? LLONG_MAX : srv.now_ms + ms;
+    /* Redis keeps the longer of the running and the new pause, and the
+     * stronger mode (ALL beats WRITE) while both are in effect. */
+    int running = srv.pause_end_ms > srv.now_ms;
+    if (!running) srv.pause_all = all;
+    else if (all) srv.pause_all = 1;
+    if (end > srv.pause_end_ms || !running) srv.pause_end_ms = end;
     reply_ok(c);
 }
 

@@ -139,8 +139,9 @@ static void hello_cmd(client *c)
 static void select_cmd(client *c)
 {
     long long id;
-    if (!str_to_ll(ARG(c, 1), ARGLEN(c, 1), &id) || id < INT32_MIN || id > INT32_MAX) {
-        reply_error(c, ERR_NOT_INT);
+    if (arg_ll(c, 1, &id) < 0) return;
+    if (id < INT32_MIN || id > INT32_MAX) {
+        reply_error(c, "ERR value is out of range, value must between -2147483648 and 2147483647");
         return;
     }
     if (cfg.cluster_enabled && id != 0) {

@@ -31,7 +31,15 @@ static inline uint64_t drand(void)
 }
 
 static inline int rehashing(const dict *d) { return d->rehashidx != -1; }
-static inline uint64_t entry_hash(const dict_entry *e) { return hash_bytes(dict_key(e), dict_klen(e)); }
+/* hash_bytes' low bits cluster for short similar keys: spread them (see kv.c). */
+static inline uint64_t key_hash(const void *key, size_t klen)
+{
+    uint64_t h = hash_bytes(key, klen);
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ULL;
+    return h ^ (h >> 32);
+}
+static inline uint64_t entry_hash(const dict_entry *e) { return key_hash(dict_key(e), dict_klen(e)); }
 static inline int key_eq(const dict_entry *e, const void *key, size_t klen)
 {
     return dict_klen(e) == klen && memcmp(dict_key(e), key, klen) == 0;
@@ -164,11 +172,18 @@ static void grow_if_needed(dict *d)
         resize(d, d->used[0] + 1);
 }
 
+/* After a delete: start shrinking when under 10% full, and finish a
+ * rehash whose old table has just been emptied by deletes (otherwise both
+ * bucket arrays would linger until the next operation). */
 static void shrink_if_needed(dict *d)
 {
-    if (rehashing(d) || d->pause || !dict_resize_allowed) return;
-    if (d->size[0] > DICT_MIN_SIZE && d->used[0] * 10 < d->size[0])
+    if (d->pause) return;
+    if (rehashing(d) && d->used[0] == 0) rehash(d, 0);
+    if (!rehashing(d) && dict_resize_allowed && d->size[0] > DICT_MIN_SIZE &&
+        d->used[0] * 10 < d->size[0]) {
         resize(d, d->used[0]);
+        if (d->used[0] == 0) rehash(d, 0);      /* nothing to move: switch now */
+    }
 }
 
 /* ---- Lookup ---- */
@@ -200,7 +215,7 @@ dict_entry *dict_find(dict *d, const void *key, size_t klen)
 {
     if (d->used[0] + d->used[1] == 0) return NULL;
     if (rehashing(d)) rehash(d, 1);
-    return lookup(d, key, klen, hash_bytes(key, klen), NULL, NULL);
+    return lookup(d, key, klen, key_hash(key, klen), NULL, NULL);
 }
 
 static dict_entry *insert_new(dict *d, const void *key, size_t klen, uint64_t h)
@@ -218,13 +233,13 @@ static dict_entry *insert_new(dict *d, const void *key, size_t klen, uint64_t h)
 dict_entry *dict_add(dict *d, const void *key, size_t klen)
 {
     if (rehashing(d)) rehash(d, 1);
-    return insert_new(d, key, klen, hash_bytes(key, klen));
+    return insert_new(d, key, klen, key_hash(key, klen));
 }
 
 dict_entry *dict_add_or_find(dict *d, const void *key, size_t klen, int *existed)
 {
     if (rehashing(d)) rehash(d, 1);
-    uint64_t h = hash_bytes(key, klen);
+    uint64_t h = key_hash(key, klen);
     dict_entry *e = d->used[0] + d->used[1] ? lookup(d, key, klen, h, NULL, NULL) : NULL;
     if (existed) *existed = e != NULL;
     return e ? e : insert_new(d, key, klen, h);
@@ -236,7 +251,7 @@ dict_entry *dict_unlink(dict *d, const void *key, size_t klen)
     int j;
     if (d->used[0] + d->used[1] == 0) return NULL;
     if (rehashing(d)) rehash(d, 1);
-    dict_entry *e = lookup(d, key, klen, hash_bytes(key, klen), &ref, &j);
+    dict_entry *e = lookup(d, key, klen, key_hash(key, klen), &ref, &j);
     if (!e) return NULL;
     *ref = e->next;
     e->next = NULL;
@@ -320,7 +335,7 @@ dict_entry *dict_upsert_bytes(dict *d, const void *key, size_t klen,
     dict_entry **ref;
     int j;
     if (rehashing(d)) rehash(d, 1);
-    uint64_t h = hash_bytes(key, klen);
+    uint64_t h = key_hash(key, klen);
     dict_entry *e = d->used[0] + d->used[1] ? lookup(d, key, klen, h, &ref, &j) : NULL;
     if (created) *created = e == NULL;
     if (!e) {
@@ -425,7 +440,7 @@ dict_entry *dict_random(dict *d)
         if (!e) continue;
         unsigned long len = 0;
         for (dict_entry *x = e; x; x = x->next) len++;
-        unsigned long slot = drand() % (len < 2 ? 2 : len);
+        unsigned long slot = drand() % (len < 3 ? 3 : len);
         if (slot >= len) continue;
         while (slot--) e = e->next;
         return e;

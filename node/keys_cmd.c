@@ -14,6 +14,18 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A db index argument: Redis parses it as a C int, with its own error for
+ * an integer outside that range. */
+static int arg_db_index(client *c, int i, long long *out)
+{
+    if (arg_ll(c, i, out) < 0) return -1;
+    if (*out < INT32_MIN || *out > INT32_MAX) {
+        reply_error(c, "ERR value is out of range, value must between -2147483648 and 2147483647");
+        return -1;
+    }
+    return 0;
+}
+
 static void del_generic(client *c)
 {
     long long n = 0;
@@ -94,10 +106,7 @@ static void move_cmd(client *c)
         reply_error(c, "ERR MOVE is not allowed in cluster mode");
         return;
     }
-    if (!str_to_ll(ARG(c, 2), ARGLEN(c, 2), &dbid) || dbid < INT32_MIN || dbid > INT32_MAX) {
-        reply_error(c, ERR_NOT_INT);
-        return;
-    }
+    if (arg_db_index(c, 2, &dbid) < 0) return;
     db *dst = db_get((int)dbid);
     if (!dst) {
         reply_error(c, ERR_BAD_DB);
@@ -127,10 +136,7 @@ static void copy_cmd(client *c)
             replace = 1;
         } else if (arg_is(ARG(c, i), ARGLEN(c, i), "DB") && i + 1 < c->argc) {
             long long id;
-            if (!str_to_ll(ARG(c, i + 1), ARGLEN(c, i + 1), &id) || id < INT32_MIN || id > INT32_MAX) {
-                reply_error(c, ERR_NOT_INT);
-                return;
-            }
+            if (arg_db_index(c, i + 1, &id) < 0) return;
             dst = db_get((int)id);
             if (!dst) {
                 reply_error(c, ERR_BAD_DB);
@@ -206,12 +212,28 @@ static void scan_collect(void *ctx, kv *e)
     a->v[a->n++] = e;
 }
 
-int scan_parse_cursor(client *c, int i, unsigned long long *cursor)
+/* Redis reads the cursor with strtoul: an optional sign, leading zeros
+ * and even an empty string (cursor 0) are accepted, "-N" wraps around;
+ * a leading space, trailing junk or overflow is an error. */
+static int scan_parse_cursor(client *c, int i, unsigned long long *cursor)
 {
-    if (!str_to_ull(ARG(c, i), ARGLEN(c, i), cursor)) {
+    const char *p = ARG(c, i), *end = p + ARGLEN(c, i);
+    unsigned long long v = 0;
+    int neg = 0, ok = 1;
+    if (p < end && (*p == '+' || *p == '-')) {
+        neg = *p++ == '-';
+        if (p == end) ok = 0; /* a lone sign converts nothing */
+    }
+    for (; p < end && ok; p++) {
+        if (*p < '0' || *p > '9') ok = 0;
+        else if (v > (~0ULL - (unsigned)(*p - '0')) / 10) ok = 0;
+        else v = v * 10 + (unsigned)(*p - '0');
+    }
+    if (!ok) {
         reply_error(c, "ERR invalid cursor");
         return -1;
     }
+    *cursor = neg ? 0 - v : v;
     return 0;
 }
 

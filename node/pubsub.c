@@ -168,16 +168,10 @@ long long pubsub_publish(const char *ch, size_t chlen, const char *msg, size_t m
 size_t pubsub_channel_count(void) { return subs[PS_CHANNEL] ? kvt_size(subs[PS_CHANNEL]) : 0; }
 size_t pubsub_pattern_count(void) { return subs[PS_PATTERN] ? kvt_size(subs[PS_PATTERN]) : 0; }
 
+/* (P|S)SUBSCRIBE is allowed inside MULTI too (the confirmations become
+ * EXEC's reply elements), as in Redis 7.0 for ordinary clients. */
 static void sub_generic(client *c, int kind)
 {
-    if ((c->flags & CLIENT_MULTI) || (c->flags & CLIENT_EXECUTING)) {
-        /* Redis refuses (P|S)SUBSCRIBE inside MULTI for RESP2 clients. */
-        if (c->proto == 2) {
-            reply_errorf(c, "ERR %s isn't allowed for a DENY BLOCKING client",
-                         kind == PS_CHANNEL ? "SUBSCRIBE" : kind == PS_PATTERN ? "PSUBSCRIBE" : "SSUBSCRIBE");
-            return;
-        }
-    }
     for (int i = 1; i < c->argc; i++) subscribe(c, kind, ARG(c, i), ARGLEN(c, i));
 }
 
@@ -210,7 +204,8 @@ static void list_channels(client *c, int kind)
     const char *pat = c->argc > 2 ? ARG(c, 2) : NULL;
     size_t plen = c->argc > 2 ? ARGLEN(c, 2) : 0;
     if (c->argc > 3) {
-        reply_arity_err(c);
+        reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try PUBSUB HELP.",
+                     (int)(ARGLEN(c, 1) > 128 ? 128 : ARGLEN(c, 1)), ARG(c, 1));
         return;
     }
     size_t mark = reply_defer(c);

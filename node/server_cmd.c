@@ -164,16 +164,27 @@ static void lastsave_cmd(client *c) { reply_int(c, srv.lastsave); }
 
 static void shutdown_cmd(client *c)
 {
+    int nosave = 0, save = 0, abort_ = 0, other = 0;
     for (int i = 1; i < c->argc; i++) {
-        if (!arg_is(ARG(c, i), ARGLEN(c, i), "NOSAVE") && !arg_is(ARG(c, i), ARGLEN(c, i), "SAVE") &&
-            !arg_is(ARG(c, i), ARGLEN(c, i), "NOW") && !arg_is(ARG(c, i), ARGLEN(c, i), "FORCE")) {
-            if (arg_is(ARG(c, i), ARGLEN(c, i), "ABORT")) {
-                reply_error(c, "ERR No shutdown in progress.");
-                return;
-            }
+        const char *a = ARG(c, i);
+        size_t l = ARGLEN(c, i);
+        if (arg_is(a, l, "NOSAVE")) nosave = 1;
+        else if (arg_is(a, l, "SAVE")) save = 1;
+        else if (arg_is(a, l, "NOW") || arg_is(a, l, "FORCE")) other = 1;
+        else if (arg_is(a, l, "ABORT")) abort_ = 1;
+        else {
             reply_syntax_err(c);
             return;
         }
+    }
+    /* ABORT takes no other flag, and SAVE contradicts NOSAVE (Redis rule). */
+    if ((abort_ && (nosave || save || other)) || (nosave && save)) {
+        reply_syntax_err(c);
+        return;
+    }
+    if (abort_) {
+        reply_error(c, "ERR No shutdown in progress.");
+        return;
     }
     /* Nothing to save yet (no persistence): stop now. The client gets no
      * reply, as with Redis (the connection just closes). */
@@ -181,6 +192,19 @@ static void shutdown_cmd(client *c)
 }
 
 /* ---- COMMAND -------------------------------------------------------- */
+
+/* The cmdtable writers append to the output buffer directly: a client
+ * with CLIENT REPLY OFF/SKIP must not get those bytes. reply_array() or
+ * reply_defer() has already queued the client for writing. */
+static buf_t *raw_out(client *c)
+{
+    static buf_t sink;
+    if (c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) {
+        sink.len = 0;
+        return &sink;
+    }
+    return &c->obuf;
+}
 
 static int implemented(const cmd_meta *m)
 {
@@ -196,7 +220,7 @@ static void command_cmd(client *c)
     long long n = 0;
     for (int i = 0; i < cmd_table_len; i++) {
         if (!implemented(&cmd_table[i])) continue;
-        cmd_write_info(&c->obuf, c->proto, &cmd_table[i]);
+        cmd_write_info(raw_out(c), c->proto, &cmd_table[i]);
         n++;
     }
     reply_defer_set(c, mark, '*', n);
@@ -218,8 +242,8 @@ static void command_info_cmd(client *c)
     reply_array(c, c->argc - 2);
     for (int i = 2; i < c->argc; i++) {
         const cmd_meta *m = cmd_lookup_full(ARG(c, i), ARGLEN(c, i));
-        if (m && implemented(m)) cmd_write_info(&c->obuf, c->proto, m);
-        else reply_null_array(c);
+        if (m && implemented(m)) cmd_write_info(raw_out(c), c->proto, m);
+        else reply_null(c); /* Redis 7.0 sends a null bulk here, not a null array */
     }
 }
 
@@ -230,31 +254,43 @@ static void command_docs_cmd(client *c)
     if (c->argc == 2) {
         for (int i = 0; i < cmd_table_len; i++) {
             if (!implemented(&cmd_table[i])) continue;
-            cmd_write_docs(&c->obuf, c->proto, &cmd_table[i]);
+            cmd_write_docs(raw_out(c), c->proto, &cmd_table[i]);
             n++;
         }
     } else {
         for (int i = 2; i < c->argc; i++) {
             const cmd_meta *m = cmd_lookup_full(ARG(c, i), ARGLEN(c, i));
             if (!m || !implemented(m)) continue;
-            cmd_write_docs(&c->obuf, c->proto, m);
+            cmd_write_docs(raw_out(c), c->proto, m);
             n++;
         }
     }
     reply_defer_set(c, mark, '%', n);
 }
 
-/* Resolves the command named in argv[2..] for GETKEYS; replies on error. */
+/* 1 if the command can take keys at all: a key spec that finds real keys
+ * (not only NOT_KEY channels) or a dedicated key scanner. */
+static int has_key_args(const cmd_meta *m)
+{
+    if (m->getkeys != CMD_GK_SPECS) return 1;
+    for (int i = 0; i < m->key_specs_n; i++)
+        if (!(m->key_specs[i].flags & CMD_KS_NOT_KEY)) return 1;
+    return 0;
+}
+
+/* Resolves the command named in argv[2..] for GETKEYS, with Redis's checks
+ * in Redis's order; replies on error. */
 static const cmd_meta *getkeys_target(client *c)
 {
     const cmd_meta *m = cmd_lookup(ARG(c, 2), ARGLEN(c, 2));
+    if (m && m->subcmds_n && c->argc > 3) m = cmd_lookup_sub(m, ARG(c, 3), ARGLEN(c, 3));
     if (!m) {
         reply_error(c, "ERR Invalid command specified");
         return NULL;
     }
-    if (m->subcmds_n && c->argc > 3) {
-        const cmd_meta *s = cmd_lookup_sub(m, ARG(c, 3), ARGLEN(c, 3));
-        if (s) m = s;
+    if (!has_key_args(m)) {
+        reply_error(c, "ERR The command has no key arguments");
+        return NULL;
     }
     if (!cmd_arity_ok(m, c->argc - 2)) {
         reply_error(c, "ERR Invalid number of arguments specified for command");
@@ -267,27 +303,30 @@ static void command_getkeys_generic(client *c, int with_flags)
 {
     const cmd_meta *m = getkeys_target(c);
     if (!m) return;
-    cmd_keyref refs[256];
-    int n = cmd_get_keys_ex(m, c->argc - 2, c->argv + 2, c->argvlen + 2, 0, refs, 256);
-    if (n < 0) {
-        reply_error(c, "ERR Invalid arguments specified for command");
-        return;
+    cmd_keyref small[64], *refs = small;
+    int n = cmd_get_keys_ex(m, c->argc - 2, c->argv + 2, c->argvlen + 2, 0, refs, 64);
+    if (n > 64) {
+        refs = xmalloc(sizeof(cmd_keyref) * (size_t)n);
+        n = cmd_get_keys_ex(m, c->argc - 2, c->argv + 2, c->argvlen + 2, 0, refs, n);
     }
-    if (n == 0) {
-        reply_error(c, "ERR The command has no key arguments");
-        return;
-    }
-    if (n > 256) n = 256;
-    reply_array(c, n);
-    for (int i = 0; i < n; i++) {
-        if (with_flags) {
-            reply_array(c, 2);
-            reply_bulk(c, ARG(c, 2 + refs[i].pos), ARGLEN(c, 2 + refs[i].pos));
-            cmd_write_keyspec_flags(&c->obuf, c->proto, refs[i].flags);
-        } else {
-            reply_bulk(c, ARG(c, 2 + refs[i].pos), ARGLEN(c, 2 + refs[i].pos));
+    if (n <= 0) {
+        /* No keys found: fine for commands whose keys are optional (EVAL
+         * with numkeys 0), malformed arguments for the others. */
+        if (m->flags & CMD_F_NO_MANDATORY_KEYS) reply_empty_array(c);
+        else reply_error(c, "ERR Invalid arguments specified for command");
+    } else {
+        reply_array(c, n);
+        for (int i = 0; i < n; i++) {
+            if (with_flags) {
+                reply_array(c, 2);
+                reply_bulk(c, ARG(c, 2 + refs[i].pos), ARGLEN(c, 2 + refs[i].pos));
+                cmd_write_keyspec_flags(raw_out(c), c->proto, refs[i].flags);
+            } else {
+                reply_bulk(c, ARG(c, 2 + refs[i].pos), ARGLEN(c, 2 + refs[i].pos));
+            }
         }
     }
+    if (refs != small) xfree(refs);
 }
 
 static void command_getkeys_cmd(client *c) { command_getkeys_generic(c, 0); }
@@ -355,9 +394,21 @@ static void command_help_cmd(client *c)
 
 static void memory_usage_cmd(client *c)
 {
-    if (c->argc != 3 && !(c->argc == 5 && arg_is(ARG(c, 3), ARGLEN(c, 3), "SAMPLES"))) {
-        reply_syntax_err(c);
-        return;
+    /* SAMPLES only bounds how much of a big value Redis inspects; Shoal's
+     * sizes are exact, so the count is validated and then unused. */
+    for (int i = 3; i < c->argc; i++) {
+        long long samples;
+        if (arg_is(ARG(c, i), ARGLEN(c, i), "SAMPLES") && i + 1 < c->argc) {
+            if (arg_ll(c, i + 1, &samples) < 0) return;
+            if (samples < 0) {
+                reply_syntax_err(c);
+                return;
+            }
+            i++;
+        } else {
+            reply_syntax_err(c);
+            return;
+        }
     }
     kv *e = db_lookup_write(c->db, ARG(c, 2), ARGLEN(c, 2));
     if (!e) {
@@ -404,11 +455,10 @@ static void memory_help_cmd(client *c)
 static void debug_cmd(client *c)
 {
     if (c->argc >= 3 && arg_is(ARG(c, 1), ARGLEN(c, 1), "SLEEP")) {
-        double secs;
-        if (!str_to_double(ARG(c, 2), ARGLEN(c, 2), &secs)) {
-            reply_error(c, ERR_NOT_FLOAT);
-            return;
-        }
+        /* Redis reads the seconds with strtod and ignores junk: "abc" is 0. */
+        double secs = 0;
+        if (!str_to_double(ARG(c, 2), ARGLEN(c, 2), &secs) || secs != secs) secs = 0;
+        if (secs > 3600) secs = 3600;
         struct timespec ts = {(time_t)secs, (long)((secs - (long long)secs) * 1e9)};
         if (secs > 0) nanosleep(&ts, NULL);
         reply_ok(c);

@@ -87,7 +87,8 @@ static void slowlog_get_cmd(client *c)
         }
         if (count == -1) count = nring;
     } else if (c->argc > 3) {
-        reply_arity_err(c);
+        reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try SLOWLOG HELP.",
+                     (int)(ARGLEN(c, 1) > 128 ? 128 : ARGLEN(c, 1)), ARG(c, 1));
         return;
     }
     trim(cfg.slowlog_max_len);

@@ -38,6 +38,14 @@ def same(node, oracle, script, protos=(2, 3)):
             assert g == w, f"RESP{proto} {' '.join(map(str, cmd))}: shoal {g!r} != redis {w!r}"
 
 
+# Runs a test on listpack-encoded zsets (shared servers) and again with every zset
+# a skiplist (dedicated servers with zset-max-listpack-entries 0).
+ENCODINGS = [pytest.param("listpack", id="listpack"),
+             pytest.param("skiplist", id="skiplist",
+                          marks=pytest.mark.node_args("--zset-max-listpack-entries", "0"))]
+both_encodings = pytest.mark.parametrize("enc", ENCODINGS)
+
+
 def S(*lines):
     """Script from lines of space-separated words."""
     return [tuple(line.split()) for line in lines]
@@ -46,7 +54,8 @@ def S(*lines):
 # ---------------------------------------------------------------------------
 # ZADD / ZINCRBY / ZSCORE / ZMSCORE / ZCARD / ZREM
 
-def test_zadd_flags_and_errors(node, oracle):
+@both_encodings
+def test_zadd_flags_and_errors(node, oracle, enc):
     same(node, oracle, S(
         "ZADD z 1 a", "ZADD z 2 a", "ZADD z CH 3 a 1 b", "ZADD z NX 9 a 4 c", "ZADD z XX 9 a 9 d",
         "ZADD z XX CH 8 a", "ZADD z GT 1 a", "ZADD z GT CH 10 a", "ZADD z LT 20 a", "ZADD z LT CH 5 a",
@@ -65,7 +74,8 @@ def test_zadd_flags_and_errors(node, oracle):
     ))
 
 
-def test_zincrby_zscore_zmscore(node, oracle):
+@both_encodings
+def test_zincrby_zscore_zmscore(node, oracle, enc):
     same(node, oracle, S(
         "ZINCRBY z 1 a", "ZINCRBY z 2.5 a", "ZINCRBY z -0.5 b", "ZINCRBY z abc a",
         "ZINCRBY z nan a", "ZINCRBY z inf a", "ZINCRBY z -inf a", "ZINCRBY z 1 a",
@@ -77,7 +87,8 @@ def test_zincrby_zscore_zmscore(node, oracle):
     ))
 
 
-def test_zrem(node, oracle):
+@both_encodings
+def test_zrem(node, oracle, enc):
     same(node, oracle, S(
         "ZADD z 1 a 2 b 3 c 4 d", "ZREM z a x", "ZREM z x", "ZREM z b c b", "ZCARD z",
         "ZREM z d", "EXISTS z", "ZREM nokey a", "ZREM z", "SET s v", "ZREM s a",
@@ -91,7 +102,8 @@ RANGE_SETUP = ("ZADD z 1 a 2 b 2 c 3 d 4 e -inf ninf +inf pinf 2.5 bb",)
 LEX_SETUP = ("ZADD l 0 a 0 b 0 c 0 d 0 e 0 f 0 g 0 aa 0 ab 0 zz 0 1 0 10 0 2",)
 
 
-def test_zrank_zrevrank(node, oracle):
+@both_encodings
+def test_zrank_zrevrank(node, oracle, enc):
     same(node, oracle, S(
         *RANGE_SETUP, "ZRANK z a", "ZRANK z ninf", "ZRANK z pinf", "ZREVRANK z pinf",
         "ZREVRANK z a", "ZRANK z nosuch", "ZREVRANK z nosuch", "ZRANK nokey a",
@@ -99,7 +111,8 @@ def test_zrank_zrevrank(node, oracle):
     ))
 
 
-def test_zrange_by_rank(node, oracle):
+@both_encodings
+def test_zrange_by_rank(node, oracle, enc):
     same(node, oracle, S(
         *RANGE_SETUP, "ZRANGE z 0 -1", "ZRANGE z 0 -1 WITHSCORES", "ZRANGE z 2 3",
         "ZRANGE z -3 -1 WITHSCORES", "ZRANGE z -100 100", "ZRANGE z 5 2", "ZRANGE z 100 200",
@@ -113,7 +126,8 @@ def test_zrange_by_rank(node, oracle):
     ))
 
 
-def test_zrange_by_score(node, oracle):
+@both_encodings
+def test_zrange_by_score(node, oracle, enc):
     same(node, oracle, S(
         *RANGE_SETUP, "ZRANGEBYSCORE z -inf +inf", "ZRANGEBYSCORE z -inf +inf WITHSCORES",
         "ZRANGEBYSCORE z (1 3", "ZRANGEBYSCORE z 1 (3", "ZRANGEBYSCORE z (1 (3",
@@ -136,7 +150,8 @@ def test_zrange_by_score(node, oracle):
     ))
 
 
-def test_zrange_by_lex(node, oracle):
+@both_encodings
+def test_zrange_by_lex(node, oracle, enc):
     same(node, oracle, S(
         *LEX_SETUP, "ZRANGEBYLEX l - +", "ZRANGEBYLEX l [a [c", "ZRANGEBYLEX l (a [c",
         "ZRANGEBYLEX l (a (c", "ZRANGEBYLEX l [aa (b", "ZRANGEBYLEX l - (b", "ZRANGEBYLEX l [f +",
@@ -153,7 +168,8 @@ def test_zrange_by_lex(node, oracle):
     ))
 
 
-def test_zrangestore(node, oracle):
+@both_encodings
+def test_zrangestore(node, oracle, enc):
     same(node, oracle, S(
         *RANGE_SETUP, "ZRANGESTORE dst z 0 -1", "ZRANGE dst 0 -1 WITHSCORES",
         "ZRANGESTORE dst z 1 3 BYSCORE", "ZRANGE dst 0 -1 WITHSCORES",
@@ -166,7 +182,8 @@ def test_zrangestore(node, oracle):
     ))
 
 
-def test_zremrange(node, oracle):
+@both_encodings
+def test_zremrange(node, oracle, enc):
     same(node, oracle, S(
         *RANGE_SETUP, "ZREMRANGEBYRANK z 0 1", "ZRANGE z 0 -1", "ZREMRANGEBYRANK z -2 -1",
         "ZREMRANGEBYRANK z 5 1", "ZREMRANGEBYRANK z x 1", "ZRANGE z 0 -1",
@@ -186,7 +203,8 @@ SETOP_SETUP = ("ZADD z 1 a 2 b 3 c", "ZADD z2 10 b 20 c 30 d", "SADD s a d e",
                "SADD si 1 2 3", "ZADD zi 1.5 1 2.5 2 9 9")
 
 
-def test_zunion_zinter_zdiff(node, oracle):
+@both_encodings
+def test_zunion_zinter_zdiff(node, oracle, enc):
     same(node, oracle, S(
         *SETOP_SETUP, "ZUNION 2 z z2", "ZUNION 2 z z2 WITHSCORES",
         "ZUNION 3 z s z2 WEIGHTS 2 3 4 WITHSCORES",
@@ -208,7 +226,8 @@ def test_zunion_zinter_zdiff(node, oracle):
     ))
 
 
-def test_store_setops(node, oracle):
+@both_encodings
+def test_store_setops(node, oracle, enc):
     same(node, oracle, S(
         *SETOP_SETUP, "ZUNIONSTORE dst 3 z s z2 WEIGHTS 2 3 4", "ZRANGE dst 0 -1 WITHSCORES",
         "ZUNIONSTORE dst 2 z s AGGREGATE MAX", "ZRANGE dst 0 -1 WITHSCORES",
@@ -224,7 +243,8 @@ def test_store_setops(node, oracle):
     ))
 
 
-def test_zintercard(node, oracle):
+@both_encodings
+def test_zintercard(node, oracle, enc):
     same(node, oracle, S(
         *SETOP_SETUP, "ZINTERCARD 2 z z2", "ZINTERCARD 2 z z2 LIMIT 1", "ZINTERCARD 2 z z2 LIMIT 0",
         "ZINTERCARD 2 z z2 LIMIT -1", "ZINTERCARD 2 z z2 LIMIT x", "ZINTERCARD 2 z z2 foo",
@@ -237,7 +257,8 @@ def test_zintercard(node, oracle):
 # ---------------------------------------------------------------------------
 # Pops
 
-def test_zpop_and_zmpop(node, oracle):
+@both_encodings
+def test_zpop_and_zmpop(node, oracle, enc):
     same(node, oracle, S(
         "ZADD z 1 a 2 b 3 c 4 d 5 e", "ZPOPMIN z", "ZPOPMAX z", "ZPOPMIN z 1", "ZPOPMAX z 0",
         "ZPOPMIN z -1", "ZPOPMIN z x", "ZPOPMAX z 1 2", "ZPOPMIN nokey", "ZPOPMIN nokey 2",
@@ -507,7 +528,8 @@ def test_blocking_served_by_zunionstore(node):
 # ---------------------------------------------------------------------------
 # RESP3 shapes for every score-returning command (raw bytes equal to the oracle's)
 
-def test_resp3_shapes(node, oracle):
+@both_encodings
+def test_resp3_shapes(node, oracle, enc):
     same(node, oracle, S(
         "ZADD z 1 a 2.5 b 3 c", "ZRANGE z 0 -1 WITHSCORES", "ZRANGE z 0 -1",
         "ZRANGEBYSCORE z -inf +inf WITHSCORES", "ZREVRANGE z 0 -1 WITHSCORES",
@@ -532,3 +554,58 @@ def test_dump_restore_roundtrip(node):
         r.restore(k + "2", 0, blob)
         assert r.zrange(k + "2", 0, -1, withscores=True) == r.zrange(k, 0, -1, withscores=True)
         assert r.object("encoding", k + "2") == r.object("encoding", k)
+
+
+@both_encodings
+def test_member_edge_cases(node, oracle, enc):
+    same(node, oracle, [
+        ("ZADD", "z", "1", "", "2", "123", "3", "-5", "4", "0123", "5", "a\x00b", "6", "9223372036854775808"),
+        ("ZRANGE", "z", "0", "-1", "WITHSCORES"), ("ZSCORE", "z", ""), ("ZSCORE", "z", "a\x00b"),
+        ("ZRANK", "z", "0123"), ("ZSCORE", "z", "123"), ("ZSCORE", "z", "+123"),
+        ("ZADD", "l", "0", "", "0", "123", "0", "-5", "0", "0123", "0", "a\x00b", "0", "12"),
+        ("ZRANGEBYLEX", "l", "[", "+"), ("ZRANGEBYLEX", "l", "(", "+"), ("ZRANGEBYLEX", "l", "-", "[123"),
+        ("ZRANGEBYLEX", "l", "(12", "(a"), ("ZLEXCOUNT", "l", "[0", "[2"), ("ZREVRANGEBYLEX", "l", "[a", "-"),
+        ("ZREM", "z", "", "a\x00b"), ("ZRANGE", "z", "0", "-1"),
+        ("SADD", "s", "123", "-5", "7"), ("ZINTER", "2", "l", "s", "WITHSCORES"),
+        ("ZUNION", "2", "l", "s", "WEIGHTS", "2", "0.5", "WITHSCORES"), ("ZDIFF", "2", "l", "s"),
+        ("ZADD", "f", "1e-300", "tiny", "-1e300", "neg", "3.14159", "pi", "1.7976931348623157e308", "max"),
+        ("ZRANGE", "f", "0", "-1", "WITHSCORES"), ("ZINCRBY", "f", "1.7976931348623157e308", "max"),
+        ("ZINCRBY", "f", "0.1", "pi"), ("ZRANGEBYSCORE", "f", "(3.14159", "inf"),
+        ("ZCOUNT", "f", "-1e400", "1e400"), ("ZRANGEBYSCORE", "f", "1e-300", "1e-300"),
+    ])
+
+
+@pytest.mark.node_args("--zset-max-listpack-entries", "4")
+def test_rangestore_rev_and_conversions(node, oracle):
+    same(node, oracle, S(
+        "ZADD z 1 a 2 b 3 c 4 d 5 e 6 f", "OBJECT ENCODING z",
+        "ZRANGESTORE d z 0 -1 REV", "OBJECT ENCODING d", "ZRANGE d 0 -1 WITHSCORES",
+        "ZRANGESTORE d z +inf -inf BYSCORE REV LIMIT 1 3", "OBJECT ENCODING d", "ZRANGE d 0 -1 WITHSCORES",
+        "ZRANGESTORE d z 0 3 REV", "OBJECT ENCODING d", "ZRANGE d 0 -1 WITHSCORES",
+        "ZRANGESTORE d z (1 5 BYSCORE", "OBJECT ENCODING d",
+        "ZUNIONSTORE u 1 d", "OBJECT ENCODING u", "ZADD small 1 a", "ZINTERSTORE i 2 z small",
+        "OBJECT ENCODING i", "ZPOPMIN z 3", "OBJECT ENCODING z",
+    ))
+
+
+def test_client_unblock_and_propagation_shape(node):
+    b = node.raw()
+    cid = b.call("CLIENT", "ID")
+    b.send_command("BZMPOP", "0", "1", "k", "MIN")
+    _wait_blocked(node, 1)
+    w = node.raw()
+    assert w.call("CLIENT", "UNBLOCK", cid) == 1
+    assert b.read_reply(timeout=3).raw == b"*-1\r\n"
+    b.send_command("BZPOPMIN", "k", "0")
+    _wait_blocked(node, 1)
+    assert w.call("CLIENT", "UNBLOCK", cid, "ERROR") == 1
+    assert b.read_reply(timeout=3).raw.startswith(b"-UNBLOCKED")
+    # A blocked pop served inside the EXEC of another client.
+    b.send_command("BZPOPMAX", "k", "5")
+    _wait_blocked(node, 1)
+    w.call("MULTI")
+    w.call("ZADD", "k", "1", "x", "2", "y")
+    w.call("ZADD", "k", "3", "z")
+    assert w.call("EXEC") == [2, 1]
+    assert b.read_reply(timeout=3).to_py() == [b"k", b"z", b"3"]
+    assert w.call("ZRANGE", "k", "0", "-1") == [b"x", b"y"]
