@@ -230,7 +230,13 @@ uint64_t hash_bytes(const void *data, size_t len)
     uint64_t a = 0, b = 0;
     if (len >= 8) { a = rd64(p); b = 0; memcpy(&b, p + 8, len - 8); }
     else memcpy(&a, p, len);
-    return mix(h ^ a ^ 0x8ebc6af09c88c6e3ULL, b ^ seed1 ^ 0x589965cc75374cc3ULL);
+    h = mix(h ^ a ^ 0x8ebc6af09c88c6e3ULL, b ^ seed1 ^ 0x589965cc75374cc3ULL);
+    /* Final avalanche so the low bits (the bucket index) depend on every
+     * input byte: short keys differing in one byte must spread. */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
 }
 
 uint64_t hash_bytes_nocase(const void *data, size_t len)

@@ -48,9 +48,10 @@ static inline int key_eq(const dict_entry *e, const void *key, size_t klen)
 /* Bytes of an entry's fixed part before the key, by kind. */
 static inline size_t pre_key(int kind) { return kind == DICT_SET ? 0 : kind == DICT_MAP ? 8 : 4; }
 
-static dict_entry *entry_new(int kind, const void *key, size_t klen)
+/* A new entry with room for `extra` value bytes after the key (BYTES). */
+static dict_entry *entry_new(int kind, const void *key, size_t klen, size_t extra)
 {
-    dict_entry *e = xmalloc(ENTRY_HDR + pre_key(kind) + klen);
+    dict_entry *e = xmalloc(ENTRY_HDR + pre_key(kind) + klen + extra);
     e->next = NULL;
     e->hdr = (uint32_t)klen | ((uint32_t)kind << 30);
     if (kind == DICT_MAP) memset(e->data, 0, 8);
@@ -218,12 +219,12 @@ dict_entry *dict_find(dict *d, const void *key, size_t klen)
     return lookup(d, key, klen, key_hash(key, klen), NULL, NULL);
 }
 
-static dict_entry *insert_new(dict *d, const void *key, size_t klen, uint64_t h)
+static dict_entry *insert_new(dict *d, const void *key, size_t klen, uint64_t h, size_t extra)
 {
     grow_if_needed(d);
     int j = rehashing(d) ? 1 : 0;
     unsigned long idx = h & (d->size[j] - 1);
-    dict_entry *e = entry_new(d->kind, key, klen);
+    dict_entry *e = entry_new(d->kind, key, klen, extra);
     e->next = d->tb[j][idx];
     d->tb[j][idx] = e;
     d->used[j]++;
@@ -233,7 +234,7 @@ static dict_entry *insert_new(dict *d, const void *key, size_t klen, uint64_t h)
 dict_entry *dict_add(dict *d, const void *key, size_t klen)
 {
     if (rehashing(d)) rehash(d, 1);
-    return insert_new(d, key, klen, key_hash(key, klen));
+    return insert_new(d, key, klen, key_hash(key, klen), 0);
 }
 
 dict_entry *dict_add_or_find(dict *d, const void *key, size_t klen, int *existed)
@@ -242,7 +243,7 @@ dict_entry *dict_add_or_find(dict *d, const void *key, size_t klen, int *existed
     uint64_t h = key_hash(key, klen);
     dict_entry *e = d->used[0] + d->used[1] ? lookup(d, key, klen, h, NULL, NULL) : NULL;
     if (existed) *existed = e != NULL;
-    return e ? e : insert_new(d, key, klen, h);
+    return e ? e : insert_new(d, key, klen, h, 0);
 }
 
 dict_entry *dict_unlink(dict *d, const void *key, size_t klen)
@@ -339,9 +340,12 @@ dict_entry *dict_upsert_bytes(dict *d, const void *key, size_t klen,
     dict_entry *e = d->used[0] + d->used[1] ? lookup(d, key, klen, h, &ref, &j) : NULL;
     if (created) *created = e == NULL;
     if (!e) {
-        e = insert_new(d, key, klen, h);
-        j = rehashing(d) ? 1 : 0;
-        ref = &d->tb[j][h & (d->size[j] - 1)];   /* new entries go at the head */
+        /* Sized for the value up front: one allocation per new field. */
+        e = insert_new(d, key, klen, h, vlen);
+        uint32_t l = (uint32_t)vlen;
+        memcpy(e->data, &l, 4);
+        if (vlen) memcpy(e->data + 4 + klen, v, vlen);
+        return e;
     }
     return store_bytes(ref, e, v, vlen);
 }
@@ -576,10 +580,17 @@ void dict_iter_delete(dict_iter *it)
     dict *d = it->d;
     dict_entry *e = it->cur;
     if (!e) return;
-    dict_entry **ref = &d->tb[it->table][it->bucket - 1];
-    while (*ref != e) ref = &(*ref)->next;
-    *ref = e->next;
-    d->used[it->table]--;
+    dict_entry **ref = NULL;
+    if (it->bucket - 1 < d->size[it->table]) {
+        ref = &d->tb[it->table][it->bucket - 1];
+        while (*ref && *ref != e) ref = &(*ref)->next;
+    }
+    if (ref && *ref) {
+        *ref = e->next;
+        d->used[it->table]--;
+    } else {
+        dict_unlink_entry(d, e);    /* the dict was resized behind our back (misuse): stay safe */
+    }
     xfree(e);
     it->cur = NULL;
 }

@@ -28,7 +28,9 @@ typedef struct dict dict;
 
 enum { DICT_SET = 0, DICT_MAP = 1, DICT_BYTES = 2 };
 
-#define DICT_MAX_KEY ((1u << 30) - 1)   /* longest key (and BYTES value) */
+/* Longest key (30 bits of the entry header); callers keep keys under it
+ * (proto-max-bulk-len is 512 MB by default). BYTES values may reach 4 GB. */
+#define DICT_MAX_KEY ((1u << 30) - 1)
 
 typedef union dict_val {
     void   *p;
@@ -99,7 +101,9 @@ dict_entry *dict_unlink(dict *d, const void *key, size_t klen);
 void     dict_unlink_entry(dict *d, dict_entry *e);
 void     dict_free_entry(dict_entry *e);
 /* Unlinks and frees; returns 1 if the key existed. (The value is not
- * released: use dict_unlink for MAP values that own memory.) */
+ * released: use dict_unlink for MAP values that own memory.)
+ * dict_unlink / dict_unlink_entry / dict_delete may start shrinking the
+ * table: while iterating, delete with dict_iter_delete instead. */
 int      dict_delete(dict *d, const void *key, size_t klen);
 
 /* DICT_BYTES: sets e's value; returns the entry's possibly new address. */

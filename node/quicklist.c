@@ -335,8 +335,8 @@ int ql_replace_at(quicklist *ql, long index, const void *s, size_t len)
 unsigned long ql_del_range(quicklist *ql, long start, unsigned long count)
 {
     if (start < 0) {
-        if ((unsigned long)(-start) > ql->count) start = 0;   /* clamp like LTRIM would */
-        else start += (long)ql->count;
+        unsigned long back = (unsigned long)(-(start + 1)) + 1;   /* no overflow at LONG_MIN */
+        start = back > ql->count ? 0 : (long)(ql->count - back);   /* clamped to the head */
     }
     if ((unsigned long)start >= ql->count || count == 0) return 0;
     if (count > ql->count - (unsigned long)start) count = ql->count - (unsigned long)start;

@@ -10,9 +10,11 @@
  * gets a node of its own when it does not fit.
  *
  * Ownership: the quicklist owns its nodes and their listpacks; values
- * passed in are copied. A ql_entry is a view into a node: its string
- * pointer and position are valid until the next change to the quicklist,
- * except through the iterator functions that say otherwise. */
+ * passed in are copied. A value may point into the same quicklist only for
+ * ql_push (e.g. LMOVE rotating one list: peek, push, then pop_discard);
+ * insert/replace need values from elsewhere. A ql_entry is a view into a
+ * node: its string pointer and position are valid until the next change to
+ * the quicklist, except through the iterator functions that say otherwise. */
 #ifndef SHOAL_QUICKLIST_H
 #define SHOAL_QUICKLIST_H
 #include <stddef.h>
@@ -96,7 +98,8 @@ void       ql_insert(quicklist *ql, ql_entry *e, int where, const void *s, size_
  * ql_iter_del instead while iterating. */
 void       ql_del_entry(quicklist *ql, ql_entry *e);
 /* Deletes up to count elements starting at index start (negative counts
- * from the tail); returns how many were deleted. */
+ * from the tail, and a start before the head is clamped to the head);
+ * returns how many were deleted. */
 unsigned long ql_del_range(quicklist *ql, long start, unsigned long count);
 
 /* Iteration. ql_next fills e and returns 1, or returns 0 at the end.

@@ -130,11 +130,13 @@ int arg_ldouble(client *c, int i, long double *v)
 int arg_timeout(client *c, int i, long long *deadline)
 {
     double secs;
-    if (!str_to_double(ARG(c, i), ARGLEN(c, i), &secs) || isinf(secs) || secs * 1000 > 9.2e18) {
+    if (!str_to_double(ARG(c, i), ARGLEN(c, i), &secs)) {
         reply_error(c, ERR_TIMEOUT_BAD);
         return -1;
     }
-    if (secs < 0) {
+    /* Redis converts to integer milliseconds; values that overflow that
+     * (inf, 1e300) come out negative there, so they get the same error. */
+    if (secs < 0 || isinf(secs) || secs * 1000.0 > 9.2e18) {
         reply_error(c, ERR_TIMEOUT_NEG);
         return -1;
     }

@@ -118,11 +118,15 @@ static int hll_pattern(const unsigned char *ele, size_t len, long *index)
 
 /* ---- dense registers -------------------------------------------------- */
 
+/* A register spans at most two bytes; when it starts at bit 0..2 of a byte
+ * it fits in that byte alone, and the next byte is not touched (for the
+ * last register there is none). */
 static int dense_get(const uint8_t *r, long i)
 {
     unsigned long byte = (unsigned long)i * HLL_BITS / 8, fb = ((unsigned long)i * HLL_BITS) & 7;
-    unsigned b0 = r[byte], b1 = r[byte + 1];
-    return (int)(((b0 >> fb) | (b1 << (8 - fb))) & HLL_REG_MAX);
+    unsigned v = (unsigned)r[byte] >> fb;
+    if (fb > 8 - HLL_BITS) v |= (unsigned)r[byte + 1] << (8 - fb);
+    return (int)(v & HLL_REG_MAX);
 }
 
 static void dense_set(uint8_t *r, long i, int v)
@@ -130,8 +134,10 @@ static void dense_set(uint8_t *r, long i, int v)
     unsigned long byte = (unsigned long)i * HLL_BITS / 8, fb = ((unsigned long)i * HLL_BITS) & 7;
     r[byte] &= (uint8_t)~(HLL_REG_MAX << fb);
     r[byte] |= (uint8_t)(v << fb);
-    r[byte + 1] &= (uint8_t)~(HLL_REG_MAX >> (8 - fb));
-    r[byte + 1] |= (uint8_t)(v >> (8 - fb));
+    if (fb > 8 - HLL_BITS) {
+        r[byte + 1] &= (uint8_t)~(HLL_REG_MAX >> (8 - fb));
+        r[byte + 1] |= (uint8_t)(v >> (8 - fb));
+    }
 }
 
 static int dense_update(uint8_t *r, long i, int count)
@@ -598,7 +604,7 @@ static void pfselftest_cmd(client *c)
     long long saved = cfg.hll_sparse_max_bytes;
     cfg.hll_sparse_max_bytes = 1 << 20; /* keep `sp` sparse as long as values allow */
     for (int i = 0; i < 2000 && !fail; i++) {
-        char ele[32];
+        char ele[64];
         int n = snprintf(ele, sizeof(ele), "selftest:%d:%llu", i, (unsigned long long)seed);
         if (hll_add(sp, ele, (size_t)n) < 0 || hll_add(dn, ele, (size_t)n) < 0) fail = "TESTFAILED add error";
     }

@@ -309,8 +309,10 @@ bad:
     return -1;
 }
 
-/* Propagates SET key value PXAT when (the replayable form of a relative
- * or second-based expiry). */
+/* Propagates SET key value PXAT when: a relative expiry must replay as
+ * an absolute one, and Redis 7.0 writes every expiring SET/SETEX/PSETEX
+ * in this one form (options such as NX/GET dropped, as they already
+ * took effect). */
 static void propagate_set_pxat(client *c, int keyi, int vali, long long when)
 {
     char ms[24];
@@ -349,7 +351,7 @@ static void set_generic(client *c, int keyi, int vali, int flags, int exp_idx, c
     srv.dirty++;
     if (exp_idx) {
         db_set_expire(c->db, e, when);
-        if (!(flags & SET_PXAT)) propagate_set_pxat(c, keyi, vali, when);
+        propagate_set_pxat(c, keyi, vali, when);
     }
     if (!(flags & SET_GET)) reply_ok(c);
 }

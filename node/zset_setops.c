@@ -134,7 +134,9 @@ static void do_union(zsrc *src, int n, int agg, zset_big *z, size_t *maxlen, siz
             }
             double cur = node->score;
             aggregate(&cur, score, agg);
+            /* Equal values keep their place; still store cur (0 vs -0). */
             if (cur != node->score) zsl_update_score(z->zsl, node, cur);
+            else node->score = cur;
         }
     }
 }

@@ -15,10 +15,15 @@ Environment knobs:
   SHOAL_TEST_TIMEOUT  per-test timeout in seconds (default 60).
   SHOAL_START_TIMEOUT readiness timeout in seconds (default 10).
 
-Fixtures: node, fresh_node, node_factory, oracle, raw_conn.  Markers:
+Fixtures: node, fresh_node, node_factory, oracle, raw_conn, resp.  A server object has
+.port .pid .dir .client(**kw) -> redis.Redis, .raw() -> RawConn, .log(), .stop(),
+.restart(args=None), .kill(sig), .alive(), .expect_exit (set before making it exit).
+Markers:
   @pytest.mark.node_args("--maxmemory", "1mb")  dedicated node (and oracle) with args
+  @pytest.mark.oracle_args(...)                 dedicated oracle with other args
   @pytest.mark.fresh_node                       dedicated node with default args
   @pytest.mark.timeout_s(120)                   per-test timeout override
+A server that exits during a test without the test asking for it fails the test.
 """
 
 import ctypes
@@ -331,13 +336,20 @@ def _die_with_parent():
         pass
 
 
+def _resolve_bin(path):
+    # Servers run with cwd = their temp dir: make relative paths and bare names absolute.
+    if os.sep not in path:
+        return shutil.which(path) or path
+    return os.path.abspath(path)
+
+
 class Server:
     """One shoal-node or redis-server process on 127.0.0.1 with its own temp dir."""
 
     def __init__(self, kind="shoal", args=(), config=None, binary=None, port=None, name=None):
         assert kind in ("shoal", "redis")
         self.kind = kind
-        self.binary = binary or (SHOAL_BIN if kind == "shoal" else REDIS_BIN)
+        self.binary = _resolve_bin(binary or (SHOAL_BIN if kind == "shoal" else REDIS_BIN))
         self.config = str(config) if config else None
         self.extra_args = [str(a) for a in args]
         self.fixed_port = port
@@ -516,6 +528,7 @@ class Server:
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "node_args(*args): dedicated node/oracle started with args")
+    config.addinivalue_line("markers", "oracle_args(*args): dedicated oracle started with args")
     config.addinivalue_line("markers", "fresh_node: dedicated node instead of the shared one")
     config.addinivalue_line("markers", "timeout_s(n): per-test timeout override in seconds")
 
@@ -640,7 +653,13 @@ def _use(request, shared, kind, name, marker_args):
         return
     srv = shared.get()
     _register(request, srv)
-    srv.flushall()
+    try:
+        srv.flushall()
+    except (OSError, TimeoutError, AssertionError, RespProtocolError):
+        # Wedged by an earlier test: replace it rather than failing every later test.
+        srv.kill()
+        _start_or_fail(srv.restart)
+        srv.flushall()
     yield srv
     _finish(srv, False)
 

@@ -95,29 +95,31 @@ def _cli(node, *args, stdin=None):
     return r.stdout.decode(), r.returncode
 
 
-@pytest.mark.parametrize("args,expect", [
-    (["SET", "k", "v"], "OK\n"),
-    (["GET", "k"], '"v"\n'),
-    (["GET", "missing"], "(nil)\n"),
-    (["INCR", "n"], "(integer) 1\n"),
-    (["RPUSH", "l2", "a", "b c"], "(integer) 2\n"),
-    (["LRANGE", "l", "0", "-1"], '1) "a"\n2) "b c"\n'),
-    (["LRANGE", "missing", "0", "-1"], "(empty array)\n"),
-    (["HSET", "h2", "f", "1"], "(integer) 1\n"),
-    (["HGET", "h", "f"], '"1"\n'),
-    (["LPUSH", "k", "x"],
+SET_K = [("SET", "k", "v")]
+
+
+@pytest.mark.parametrize("setup,args,expect", [
+    ([], ["SET", "k", "v"], "OK\n"),
+    (SET_K, ["GET", "k"], '"v"\n'),
+    ([], ["GET", "missing"], "(nil)\n"),
+    ([], ["INCR", "n"], "(integer) 1\n"),
+    ([], ["RPUSH", "l", "a", "b c"], "(integer) 2\n"),
+    ([("RPUSH", "l", "a", "b c")], ["LRANGE", "l", "0", "-1"], '1) "a"\n2) "b c"\n'),
+    ([], ["LRANGE", "missing", "0", "-1"], "(empty array)\n"),
+    ([], ["HSET", "h", "f", "1"], "(integer) 1\n"),
+    ([("HSET", "h", "f", "1")], ["HGET", "h", "f"], '"1"\n'),
+    (SET_K, ["LPUSH", "k", "x"],
      "(error) WRONGTYPE Operation against a key holding the wrong kind of value\n"),
-    (["GET"], "(error) ERR wrong number of arguments for 'get' command\n"),
-    (["NOSUCHCOMMAND", "x"],
+    ([], ["GET"], "(error) ERR wrong number of arguments for 'get' command\n"),
+    ([], ["NOSUCHCOMMAND", "x"],
      "(error) ERR unknown command 'NOSUCHCOMMAND', with args beginning with: 'x' \n"),
-    (["PING"], "PONG\n"),
-    (["ECHO", "hi\nthere"], '"hi\\nthere"\n'),
+    ([], ["PING"], "PONG\n"),
+    ([], ["ECHO", "hi\nthere"], '"hi\\nthere"\n'),
 ])
-def test_redis_cli_one_shot(node, args, expect):
+def test_redis_cli_one_shot(node, setup, args, expect):
     c = node.client()
-    c.set("k", "v")  # each case starts from a flushed db: same fixture data for all
-    c.rpush("l", "a", "b c")
-    c.hset("h", "f", "1")
+    for cmd in setup:
+        c.execute_command(*cmd)
     out, rc = _cli(node, *args)
     assert rc == 0
     assert out == expect

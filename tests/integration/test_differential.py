@@ -7,6 +7,8 @@ input (inline commands, malformed RESP).
 Reproduce a random run: SHOAL_DIFF_SEED=<seed> (or "random"); SHOAL_DIFF_COMMANDS=<n>
 sets the stream length per protocol (default 2500); SHOAL_DIFF_STATE_EVERY=<n> compares
 the whole keyspace every n commands (default 250; 1 pinpoints the diverging command).
+SHOAL_DIFF_EXCLUDE=lists,sort,... skips families (fixed scripts and random generators)
+that shoal-node does not implement yet.
 """
 
 import os
@@ -45,6 +47,8 @@ MODE_BY_COMMAND = {
 }
 
 STEP_TIMEOUT = 5.0
+# Families left out while shoal-node lacks them, e.g. SHOAL_DIFF_EXCLUDE=lists,sort
+EXCLUDE = {x.strip() for x in os.environ.get("SHOAL_DIFF_EXCLUDE", "").split(",") if x.strip()}
 
 
 def default_mode(args):
@@ -1537,6 +1541,8 @@ def diff_factory(node, oracle, resp):
 @pytest.mark.parametrize("proto", [2, 3])
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_family(diff_factory, family, proto):
+    if family in EXCLUDE:
+        pytest.skip("SHOAL_DIFF_EXCLUDE")
     d = diff_factory(proto, f"family {family}")
     for mode, conn, args in parse_script(FAMILIES[family]):
         d.run(*args, mode=mode, conn=conn)
@@ -1953,10 +1959,12 @@ def _gen_lex(g):
     return ["ZREM", k, g.pick(MEMBERS)]
 
 
-GENERATORS = [(_gen_strings, 16), (_gen_bitmaps, 6), (_gen_hll, 4), (_gen_keys, 12),
-              (_gen_lists, 14), (_gen_hashes, 12), (_gen_sets, 12), (_gen_zsets, 16)]
-_GEN_FNS = [f for f, _ in GENERATORS]
-_GEN_W = [w for _, w in GENERATORS]
+GENERATORS = {"strings": (_gen_strings, 16), "bitmaps": (_gen_bitmaps, 6),
+              "hll": (_gen_hll, 4), "keys": (_gen_keys, 12), "lists": (_gen_lists, 14),
+              "hashes": (_gen_hashes, 12), "sets": (_gen_sets, 12), "zsets": (_gen_zsets, 16)}
+_GEN = [v for k, v in GENERATORS.items() if k not in EXCLUDE]
+_GEN_FNS = [f for f, _ in _GEN]
+_GEN_W = [w for _, w in _GEN]
 
 
 def gen_command(g):
@@ -1997,7 +2005,7 @@ def test_random(diff_factory, proto):
     print(f"random differential: seed={seed} proto={proto} commands={n}")
     done = 0
     while done < n:
-        if g.p(0.02):
+        if "transactions" not in EXCLUDE and g.p(0.02):
             # A transaction of deterministic commands (exact compare of the EXEC array).
             d.run("WATCH", g.pick(ALL_KEYS)) if g.p(0.3) else None
             d.run("MULTI")
@@ -2071,7 +2079,7 @@ RAW_CASES = [
     [b"QUIT\r\n"],
     [b"PING\r\n*1\r\n$4\r\nPING\r\nPING\r\n"],
     [b"*2\r\n$4\r\nECHO\r\n$0\r\n\r\n"],
-    [b"\x00\x01\x02\r\n"],
+    [b"\x01\x02\r\n"],  # (not NUL: Redis' inline parser stops at a NUL and waits forever)
 ]
 
 

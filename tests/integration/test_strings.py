@@ -255,6 +255,22 @@ def test_size_limit_small_proto_max_bulk_len(node, oracle):
     b.same("APPEND", "big", "y" * 576)
     b.same("APPEND", "big", "z")
     b.same("STRLEN", "big")
+    # LCS refuses a DP table larger than proto-max-bulk-len.
+    b.same("SET", "x", "a" * 600)
+    b.same("SET", "y", "b" * 600)
+    b.same("LCS", "x", "y")
+    b.same("SET", "y", "ab" * 200)
+    b.same("LCS", "x", "y", "LEN")
+
+
+def test_resp3_replies(node, oracle):
+    b = Both(node, oracle, proto=3)
+    b.run([split(c) for c in [
+        "GET nokey", "MGET a nokey", "SET a 1", "SET a 2 NX", "SET a 3 NX GET", "SET n v XX GET",
+        "GETEX nokey", "GETDEL nokey", "GETSET nokey v", "INCRBYFLOAT f 2.5", "LCS a n",
+        "LCS a n IDX WITHMATCHLEN", "SETBIT b 3 1", "BITFIELD b OVERFLOW FAIL INCRBY u2 0 9 GET u8 0",
+        "PFADD h x", "PFCOUNT h",
+    ]])
 
 
 # ---------------------------------------------------------------------------

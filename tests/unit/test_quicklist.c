@@ -6,6 +6,7 @@
 #include "listpack.h"
 #include "mem.h"
 #include "util.h"
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -242,6 +243,18 @@ TEST(test_push_pop_basic)
     xfree(s);
     CHECK_EQ_INT(ql_count(ql), 8);
     CHECK(shape_ok(ql));
+    /* Extreme indexes. */
+    ql_iter it;
+    CHECK(!ql_index(ql, LONG_MIN, &e) && !ql_index(ql, LONG_MAX, &e));
+    CHECK(!ql_iter_init_at(&it, ql, QL_BWD, LONG_MIN));
+    CHECK(!ql_replace_at(ql, LONG_MIN, "x", 1));
+    CHECK_EQ_INT(ql_del_range(ql, LONG_MAX, 5), 0);
+    CHECK_EQ_INT(ql_del_range(ql, LONG_MIN, 1), 1);         /* clamped to the head */
+    CHECK(ql_peek(ql, QL_HEAD, &e) && e.v == 3);
+    CHECK_EQ_INT(ql_del_range(ql, -2, ULONG_MAX), 2);
+    CHECK(ql_peek(ql, QL_TAIL, &e) && e.v == 7);
+    CHECK_EQ_INT(ql_count(ql), 5);
+    CHECK(shape_ok(ql));
     ql_free(ql);
 }
 
@@ -316,13 +329,18 @@ TEST(test_iter_delete_everything)
     }
 }
 
+/* Every xmalloc'd byte was given back (mem.c counts them). */
+static size_t mem_base;
+TEST(test_no_leaks) { CHECK_EQ_INT(mem_used(), mem_base); }
+
 int main(void)
 {
+    mem_base = mem_used();
     RUN(test_push_pop_basic);
     RUN(test_fill_limits);
     RUN(test_adopt_listpack);
     RUN(test_iter_delete_everything);
     RUN(test_random_fills);
-    CHECK_EQ_INT(mem_used(), 0);
+    RUN(test_no_leaks);
     return UNIT_DONE();
 }
