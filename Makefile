@@ -18,7 +18,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=$(B)/san/%)
 SANFLAGS   := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all deps run test unit unit-san integration bench fuzz clean
+.PHONY: all deps run test unit unit-san integration bench memcheck fuzz clean
 all: bin/shoal-node
 
 $(B)/rel/%.o: %.c
@@ -68,6 +68,10 @@ run: deps
 bench: deps
 	$(MAKE) all
 	/usr/bin/python3 tools/bench.py
+
+memcheck: deps
+	$(MAKE) all
+	/usr/bin/python3 tools/memcheck.py
 
 fuzz:
 	@mkdir -p $(B)/fuzz

@@ -92,18 +92,21 @@ void cmd_also_propagate(int dbid, int argc, const char **argv, const size_t *arg
 }
 
 /* Unknown command text, Redis style: the name, then the first args
- * quoted, the whole list cut at 128 bytes. */
+ * quoted; the quoted list stops growing once it reaches 128 bytes and
+ * each arg is cut to what is left of those 128. */
 static void reply_unknown(client *c)
 {
-    char msg[512];
-    int n = snprintf(msg, sizeof(msg), "ERR unknown command '%.*s', with args beginning with: ",
-                     (int)(ARGLEN(c, 0) > 128 ? 128 : ARGLEN(c, 0)), ARG(c, 0));
-    size_t budget = 128;
-    for (int i = 1; i < c->argc && budget > 0 && n < (int)sizeof(msg) - 8; i++) {
-        size_t l = ARGLEN(c, i) < budget ? ARGLEN(c, i) : budget;
-        n += snprintf(msg + n, sizeof(msg) - (size_t)n, "'%.*s' ", (int)l, ARG(c, i));
-        budget -= l;
+    char args[300];
+    size_t al = 0;
+    args[0] = 0;
+    for (int i = 1; i < c->argc && al < 128; i++) {
+        int room = 128 - (int)al;
+        int take = (int)ARGLEN(c, i) < room ? (int)ARGLEN(c, i) : room;
+        al += (size_t)snprintf(args + al, sizeof(args) - al, "'%.*s' ", take, ARG(c, i));
     }
+    char msg[512];
+    snprintf(msg, sizeof(msg), "ERR unknown command '%.*s', with args beginning with: %s",
+             (int)(ARGLEN(c, 0) > 128 ? 128 : ARGLEN(c, 0)), ARG(c, 0), args);
     reply_error(c, msg);
 }
 
@@ -247,7 +250,8 @@ void cmd_call(client *c)
     srv.stat.commands++;
     c->lastcmd = m;
     if (srv.dirty != dirty0) {
-        signal_keys(c);
+        /* Only worth finding the keys when someone waits on or watches one. */
+        if (multi_watched_key_count() || blocking_key_count()) signal_keys(c);
         if (m->flags & CMD_F_WRITE || has_override) {
             propagated++;
             if (prop_hook) {

@@ -13,6 +13,10 @@
 typedef struct wkey { int dbid; char *key; size_t klen; int existed; } wkey;
 typedef struct wlist { int n, cap; wkey *v; } wlist;
 
+static long long nwatched_keys; /* distinct (db, key) pairs watched by anyone */
+
+long long multi_watched_key_count(void) { return nwatched_keys; }
+
 void multi_queue(client *c)
 {
     if (c->mcount == c->mcap) {
@@ -67,6 +71,7 @@ void multi_unwatch_all(client *c)
                 clist_free(e->val);
                 kv *u = kvt_unlink(d->watched, w->v[i].key, w->v[i].klen);
                 kvt_free_entry(u);
+                nwatched_keys--;
             }
         }
         xfree(w->v[i].key);
@@ -95,6 +100,7 @@ static void watch_key(client *c, const char *key, size_t klen)
     kv *e = kvt_find(d->watched, key, klen);
     if (!e) {
         e = kvt_add(d->watched, key, klen);
+        nwatched_keys++;
         e->val = clist_new();
     }
     clist_push(e->val, c);

@@ -13,4 +13,5 @@ void multi_touch_key(db *d, const char *key, size_t klen);
 void multi_touch_db(db *d);
 void multi_reset(client *c);        /* drops the queue and the MULTI state */
 void multi_unwatch_all(client *c);
+long long multi_watched_key_count(void);
 #endif

@@ -356,18 +356,63 @@ static void sort_items(sort_item *v, size_t n, const sort_opts *o)
 /* ------------------------------------------------------------------ */
 /* The command                                                         */
 
-/* STORE: the result as a new list (a quicklist, as Redis 7.0 lists are),
- * replacing dst whatever it held; an empty result deletes dst. */
-static void sort_store(client *c, const char *dst, size_t dlen, quicklist *ql, long long n)
+/* The STORE result, built the way the list type builds lists: one
+ * listpack while it fits a single quicklist node under
+ * list-max-listpack-size, a quicklist beyond. (Mirrors t_list.c's rule;
+ * that module exports no builder.) */
+typedef struct sort_out {
+    int enc;
+    void *val;
+    size_t maxb;          /* node byte limit */
+    unsigned long maxc;   /* node entry limit */
+    long long n;
+} sort_out;
+
+static void out_init(sort_out *o)
 {
-    if (n > 0) {
-        db_set(c->db, dst, dlen, OBJ_LIST, OBJ_ENC_QUICKLIST, ql, 0);
-        srv.dirty += n;
+    static const size_t levels[] = {4096, 8192, 16384, 32768, 65536};
+    long long f = cfg.list_max_listpack_size;
+    if (f >= 0) {
+        o->maxb = 8192;
+        o->maxc = f == 0 ? 1 : (unsigned long)(f > 32768 ? 32768 : f);
     } else {
-        ql_free(ql);
+        o->maxb = levels[(f < -5 ? 5 : -f) - 1];
+        o->maxc = ULONG_MAX;
+    }
+    o->enc = OBJ_ENC_LISTPACK;
+    o->val = lp_new();
+    o->n = 0;
+}
+
+static void out_push(sort_out *o, const char *s, size_t len)
+{
+    o->n++;
+    if (o->enc == OBJ_ENC_LISTPACK) {
+        unsigned char *lp = o->val;
+        if (lp_bytes(lp) + lp_entry_size_str(s, len) <= o->maxb && lp_length(lp) + 1 <= o->maxc) {
+            o->val = lp_append(lp, s, len);
+            return;
+        }
+        quicklist *ql = ql_new((int)cfg.list_max_listpack_size);
+        ql_append_listpack(ql, lp);   /* adopted as the first node (freed if empty) */
+        o->val = ql;
+        o->enc = OBJ_ENC_QUICKLIST;
+    }
+    ql_push(o->val, QL_TAIL, s, len);
+}
+
+/* Stores the result under dst, replacing whatever it held (TTL
+ * included); an empty result deletes dst instead. */
+static void sort_store(client *c, const char *dst, size_t dlen, sort_out *o)
+{
+    if (o->n > 0) {
+        db_set(c->db, dst, dlen, OBJ_LIST, o->enc, o->val, 0);
+        srv.dirty += o->n;
+    } else {
+        obj_ops(OBJ_LIST)->free_val(o->enc, o->val);
         if (db_delete(c->db, dst, dlen)) srv.dirty++;
     }
-    reply_int(c, n);
+    reply_int(c, o->n);
 }
 
 static void sort_generic(client *c, int readonly)
@@ -506,19 +551,20 @@ static void sort_generic(client *c, int readonly)
             }
         }
     } else {
-        quicklist *ql = ql_new((int)cfg.list_max_listpack_size);
+        sort_out out;
+        out_init(&out);
         for (long long j = start; j <= end; j++) {
             sort_item *it = &sv.v[j];
-            if (!nget) ql_push(ql, QL_TAIL, it->s, it->len);
+            if (!nget) out_push(&out, it->s, it->len);
             for (int g = 0; g < nget; g++) {
                 const char *v = "";
                 size_t vl = 0;
                 char ib[24];
                 if (!pat_lookup(c, &gets[g], it->s, it->len, &v, &vl, ib)) vl = 0;
-                ql_push(ql, QL_TAIL, v, vl);
+                out_push(&out, v, vl);
             }
         }
-        sort_store(c, ARG(c, store_idx), ARGLEN(c, store_idx), ql, outn);
+        sort_store(c, ARG(c, store_idx), ARGLEN(c, store_idx), &out);
     }
     xfree(sv.v);
     buf_free(&sv.arena);

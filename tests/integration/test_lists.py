@@ -24,7 +24,10 @@ def pair(node, oracle, proto=2):
 
 
 def same(a, b, *args):
-    ra, rb = a.cmd(*args), b.cmd(*args)
+    try:
+        ra, rb = a.cmd(*args), b.cmd(*args)
+    except TimeoutError:
+        raise AssertionError(f"{args!r}: no reply") from None
     assert ra.raw == rb.raw, f"{args!r}: shoal {ra.raw!r} != oracle {rb.raw!r}"
     return ra
 
@@ -279,7 +282,7 @@ blmpop 0 1 l left count 0
 blmpop abc 1 l left count 0
 blmpop 0 2 l left
 blmpop 0 1 l left foo
-rpush l a b c
+rpush l a b c d e
 blpop nokey l 0
 brpop nokey l 0
 blpop l 0.01
