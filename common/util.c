@@ -53,7 +53,8 @@ int str_to_double(const char *s, size_t len, double *out)
     char *end;
     errno = 0;
     double v = strtod(buf, &end);
-    if (*end != '\0' || isnan(v)) return 0;
+    /* end must reach len: an embedded NUL would otherwise end the parse early */
+    if (end != buf + len || isnan(v)) return 0;
     if (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || v == 0)) return 0;
     *out = v;
     return 1;
@@ -69,7 +70,7 @@ int str_to_ldouble(const char *s, size_t len, long double *out)
     char *end;
     errno = 0;
     long double v = strtold(buf, &end);
-    if (*end != '\0' || isnan(v) || errno == ERANGE) return 0;
+    if (end != buf + len || isnan(v) || errno == ERANGE) return 0;
     *out = v;
     return 1;
 }

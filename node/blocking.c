@@ -121,13 +121,9 @@ static void remove_waiter(client *c)
     c->bstate = NULL;
 }
 
-/* The reply a blocking command gives when its timeout expires. */
-static void reply_timeout(client *c)
-{
-    const char *n = c->cmd ? c->cmd->name : "";
-    if (strcmp(n, "blmove") == 0 || strcmp(n, "brpoplpush") == 0) reply_null(c);
-    else reply_null_array(c);
-}
+/* The reply a blocking command gives when its timeout expires: a null
+ * array for every blocking command in Redis 7.0, BLMOVE included. */
+static void reply_timeout(client *c) { reply_null_array(c); }
 
 void blocking_unblock(client *c, int timeout)
 {
@@ -137,7 +133,7 @@ void blocking_unblock(client *c, int timeout)
     srv.blocked_clients--;
     if (timeout) {
         reply_timeout(c);
-        c->cmd->id >= 0 ? cmd_stats_of(c->cmd)->calls++ : 0;
+        cmd_stats_of(c->cmd)->calls++;
     }
     owned_cmd_free(&c->owned);
     c->argc = 0;

@@ -140,7 +140,8 @@ int arg_timeout(client *c, int i, long long *deadline)
         reply_error(c, ERR_TIMEOUT_NEG);
         return -1;
     }
-    long long ms = (long long)(secs * 1000.0);
+    /* Redis rounds up: 0.0001 s is a 1 ms wait, not "forever". */
+    long long ms = (long long)ceil(secs * 1000.0);
     *deadline = ms > 0 ? srv.now_ms + ms : 0;
     return 0;
 }

@@ -29,11 +29,13 @@
 /* ---- helpers shared with t_bitmap.c and t_hll.c ----------------------- */
 
 /* Largest string a command may build: proto-max-bulk-len, bounded by
- * what sstr's 32-bit length can hold. */
+ * what sstr's 32-bit length can hold (with slack for BITFIELD, which
+ * may reach a few bytes past its last offset). */
+#define STR_HARD_MAX ((long long)UINT32_MAX - 64)
 size_t str_max_len(void)
 {
     long long lim = cfg.proto_max_bulk_len;
-    if (lim <= 0 || lim > (long long)UINT32_MAX) lim = (long long)UINT32_MAX;
+    if (lim <= 0 || lim > STR_HARD_MAX) lim = STR_HARD_MAX;
     return (size_t)lim;
 }
 
