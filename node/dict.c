@@ -444,7 +444,9 @@ dict_entry *dict_random(dict *d)
         if (!e) continue;
         unsigned long len = 0;
         for (dict_entry *x = e; x; x = x->next) len++;
-        unsigned long slot = drand() % (len < 3 ? 3 : len);
+        /* Slot drawn from [0, 8): uniform over (bucket, slot) as long as no
+         * chain is longer than 8, which the load factor makes rare. */
+        unsigned long slot = drand() % (len < 8 ? 8 : len);
         if (slot >= len) continue;
         while (slot--) e = e->next;
         return e;

@@ -307,7 +307,7 @@ kv *kvt_random(kvtable *t)
         if (!e) continue;
         unsigned long len = 0;
         for (kv *x = e; x; x = x->next) len++;
-        unsigned long slot = kv_rand() % (len < 3 ? 3 : len);
+        unsigned long slot = kv_rand() % (len < 8 ? 8 : len);
         if (slot >= len) continue;
         while (slot--) e = e->next;
         return e;
