@@ -336,7 +336,7 @@ static void list_one(client *c, const cmd_meta *m, int filter, const char *arg, 
 {
     char name[96];
     cmd_fullname(m, name, sizeof(name));
-    if (!cmd_handler_of(m) && !m->subcmds_n) return;
+    if (!implemented(m)) return;
     int ok = 1;
     if (filter == 1) ok = glob_match(arg, alen, name, strlen(name), 1);
     else if (filter == 2) {
