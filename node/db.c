@@ -7,7 +7,9 @@
 #include "multi.h"
 #include "obj.h"
 #include "server.h"
+#include "slot.h"
 #include "util.h"
+#include <stdlib.h>
 #include <string.h>
 
 static db *dbs;
@@ -28,6 +30,43 @@ db *db_get(int id) { return (id >= 0 && id < ndbs) ? &dbs[id] : NULL; }
 int db_count(void) { return ndbs; }
 
 static void free_value(kv *e) { obj_free_entry_value(e); }
+
+/* The table a key lives in: the db's single table, or its slot's table
+ * in cluster mode (created when create != 0). */
+static kvtable *table_for(db *d, const char *key, size_t klen, int create)
+{
+    if (!d->slot_keys) return d->keys;
+    int slot = key_hash_slot(key, klen);
+    if (!d->slot_keys[slot] && create) d->slot_keys[slot] = kvt_new();
+    return d->slot_keys[slot];
+}
+
+static kv *find_key(db *d, const char *key, size_t klen)
+{
+    kvtable *t = table_for(d, key, klen, 0);
+    return t ? kvt_find(t, key, klen) : NULL;
+}
+
+void db_enable_slots(void)
+{
+    db *d = &dbs[0];
+    if (d->slot_keys) return;
+    d->slot_keys = xcalloc(SLOT_COUNT, sizeof(kvtable *));
+    /* Move any keys already there (there are none at start). */
+    kvt_iter it;
+    kvt_iter_init(&it, d->keys);
+    for (kv *e; (e = kvt_iter_next(&it));) {
+        kv *n = kvt_add(table_for(d, e->key, e->klen, 1), e->key, e->klen);
+        n->val = e->val;
+        n->type = e->type;
+        n->enc = e->enc;
+        n->lru = e->lru;
+        n->has_expire = e->has_expire;
+        kvt_free_entry(kvt_unlink(d->keys, e->key, e->klen));
+    }
+    kvt_free(d->keys, NULL);
+    d->keys = NULL;
+}
 
 long long db_get_expire(db *d, const kv *e)
 {
@@ -63,7 +102,8 @@ int db_persist(db *d, kv *e)
 static void delete_entry(db *d, kv *e)
 {
     remove_expire(d, e);
-    kv *u = kvt_unlink(d->keys, e->key, e->klen);
+    kv *u = kvt_unlink(table_for(d, e->key, e->klen, 0), e->key, e->klen);
+    d->nkeys--;
     obj_free_entry_value(u);
     kvt_free_entry(u);
 }
@@ -90,11 +130,11 @@ int db_expire_if_needed(db *d, kv *e)
     return 1;
 }
 
-kv *db_peek(db *d, const char *key, size_t klen) { return kvt_find(d->keys, key, klen); }
+kv *db_peek(db *d, const char *key, size_t klen) { return find_key(d, key, klen); }
 
 kv *db_lookup_write(db *d, const char *key, size_t klen)
 {
-    kv *e = kvt_find(d->keys, key, klen);
+    kv *e = find_key(d, key, klen);
     if (e && db_expire_if_needed(d, e)) return NULL;
     return e;
 }
@@ -113,7 +153,8 @@ kv *db_lookup_read(db *d, const char *key, size_t klen)
 
 kv *db_add(db *d, const char *key, size_t klen, int type, int enc, void *val)
 {
-    kv *e = kvt_add(d->keys, key, klen);
+    kv *e = kvt_add(table_for(d, key, klen, 1), key, klen);
+    d->nkeys++;
     e->type = (uint32_t)type;
     e->enc = (uint32_t)enc;
     e->val = val;
@@ -152,16 +193,24 @@ void db_delete_if_empty(db *d, kv *e, size_t remaining)
     if (remaining == 0) delete_entry(d, e);
 }
 
-size_t db_size(db *d) { return kvt_size(d->keys); }
+size_t db_size(db *d) { return d->nkeys; }
 size_t db_expires_count(db *d) { return kvt_size(d->expires); }
 
 void db_flush(db *d)
 {
     multi_touch_db(d);
-    kvt_free(d->keys, free_value);
+    if (d->slot_keys) {
+        for (int s = 0; s < SLOT_COUNT; s++) {
+            if (d->slot_keys[s]) kvt_free(d->slot_keys[s], free_value);
+            d->slot_keys[s] = NULL;
+        }
+    } else {
+        kvt_free(d->keys, free_value);
+        d->keys = kvt_new();
+    }
     kvt_free(d->expires, NULL);
-    d->keys = kvt_new();
     d->expires = kvt_new();
+    d->nkeys = 0;
     d->avg_ttl = 0;
 }
 
@@ -172,9 +221,11 @@ void db_swap(int a, int b)
     multi_touch_db(&dbs[b]);
     /* Keys move, but blocked/watching clients stay with the db index. */
     dbs[a].keys = dbs[b].keys;
+    dbs[a].nkeys = dbs[b].nkeys;
     dbs[a].expires = dbs[b].expires;
     dbs[a].avg_ttl = dbs[b].avg_ttl;
     dbs[b].keys = tmp.keys;
+    dbs[b].nkeys = tmp.nkeys;
     dbs[b].expires = tmp.expires;
     dbs[b].avg_ttl = tmp.avg_ttl;
 }
@@ -184,7 +235,18 @@ kv *db_random_key(db *d)
     /* A few tries: if every try hits an expired key, say so rather than
      * loop forever on a db of expired keys. */
     for (int tries = 0; tries < 100; tries++) {
-        kv *e = kvt_random(d->keys);
+        kv *e = NULL;
+        if (!d->nkeys) return NULL;
+        if (!d->slot_keys) {
+            e = kvt_random(d->keys);
+        } else {
+            /* Random slot among the non-empty ones, then a key in it:
+             * slightly favours keys of sparse slots, as Redis 7.0 does. */
+            for (int k = 0; k < 64 * SLOT_COUNT && !e; k++) {
+                kvtable *t = d->slot_keys[rand() % SLOT_COUNT];
+                if (t && kvt_size(t)) e = kvt_random(t);
+            }
+        }
         if (!e) return NULL;
         if (!db_expire_if_needed(d, e)) return e;
     }
@@ -216,7 +278,7 @@ void db_active_expire_cycle(long long budget_us)
             }
             for (int k = 0; k < n; k++) {
                 if (whens[k] <= srv.now_ms) {
-                    kv *e = kvt_find(d->keys, keys[k], lens[k]);
+                    kv *e = find_key(d, keys[k], lens[k]);
                     if (e && db_expire_if_needed(d, e)) expired++;
                 }
                 xfree(keys[k]);
@@ -231,9 +293,11 @@ void db_active_expire_cycle(long long budget_us)
 void db_cron(void)
 {
     for (int i = 0; i < ndbs; i++) {
-        kvt_rehash_step(dbs[i].keys, 100);
+        if (dbs[i].keys) {
+            kvt_rehash_step(dbs[i].keys, 100);
+            kvt_maybe_shrink(dbs[i].keys);
+        }
         kvt_rehash_step(dbs[i].expires, 100);
-        kvt_maybe_shrink(dbs[i].keys);
         kvt_maybe_shrink(dbs[i].expires);
     }
 }
@@ -242,4 +306,107 @@ void db_signal_modified(db *d, const char *key, size_t klen)
 {
     if (d->watched) multi_touch_key(d, key, klen);
     if (d->blocking) blocking_signal_key(d, key, klen);
+}
+
+/* ---- whole-db walks --------------------------------------------------- */
+
+void db_iter_init(db_iter *it, db *d)
+{
+    it->d = d;
+    it->slot = -1;
+    it->started = 0;
+}
+
+kv *db_iter_next(db_iter *it)
+{
+    db *d = it->d;
+    if (!d->slot_keys) {
+        if (!it->started) {
+            kvt_iter_init(&it->it, d->keys);
+            it->started = 1;
+        }
+        return kvt_iter_next(&it->it);
+    }
+    for (;;) {
+        if (it->slot >= 0 && it->started) {
+            kv *e = kvt_iter_next(&it->it);
+            if (e) return e;
+        }
+        do {
+            it->slot++;
+        } while (it->slot < SLOT_COUNT && (!d->slot_keys[it->slot] || !kvt_size(d->slot_keys[it->slot])));
+        if (it->slot >= SLOT_COUNT) return NULL;
+        kvt_iter_init(&it->it, d->slot_keys[it->slot]);
+        it->started = 1;
+    }
+}
+
+unsigned long long db_scan(db *d, unsigned long long cursor, void (*fn)(void *ctx, kv *e), void *ctx)
+{
+    if (!d->slot_keys) return kvt_scan(d->keys, cursor, fn, ctx);
+    int slot = (int)(cursor & (SLOT_COUNT - 1));
+    unsigned long long tc = cursor >> 14;
+    /* Skip empty slots in one call so a sparse db still makes progress. */
+    while (!d->slot_keys[slot] || !kvt_size(d->slot_keys[slot])) {
+        if (++slot == SLOT_COUNT) return 0;
+        tc = 0;
+    }
+    tc = kvt_scan(d->slot_keys[slot], tc, fn, ctx);
+    if (tc == 0) {
+        if (++slot == SLOT_COUNT) return 0;
+        return (unsigned long long)slot;
+    }
+    return (tc << 14) | (unsigned long long)slot;
+}
+
+int db_sample_keys(db *d, kv **out, int count)
+{
+    if (!d->slot_keys) return kvt_sample(d->keys, out, count);
+    if (!d->nkeys) return 0;
+    for (int tries = 0; tries < 1024; tries++) {
+        kvtable *t = d->slot_keys[rand() % SLOT_COUNT];
+        if (t && kvt_size(t)) return kvt_sample(t, out, count);
+    }
+    return 0;
+}
+
+size_t db_slot_count(int slot)
+{
+    db *d = &dbs[0];
+    if (!d->slot_keys || slot < 0 || slot >= SLOT_COUNT || !d->slot_keys[slot]) return 0;
+    return kvt_size(d->slot_keys[slot]);
+}
+
+int db_slot_keys(int slot, int max, void (*fn)(void *ctx, kv *e), void *ctx)
+{
+    db *d = &dbs[0];
+    if (!d->slot_keys || slot < 0 || slot >= SLOT_COUNT || !d->slot_keys[slot]) return 0;
+    kvt_iter it;
+    kvt_iter_init(&it, d->slot_keys[slot]);
+    int n = 0;
+    for (kv *e; n < max && (e = kvt_iter_next(&it)); n++) fn(ctx, e);
+    return n;
+}
+
+size_t db_slot_delete_keys(int slot)
+{
+    db *d = &dbs[0];
+    if (!d->slot_keys || slot < 0 || slot >= SLOT_COUNT || !d->slot_keys[slot]) return 0;
+    size_t n = 0;
+    kvtable *t = d->slot_keys[slot];
+    while (kvt_size(t)) {
+        kvt_iter it;
+        kvt_iter_init(&it, t);
+        kv *e = kvt_iter_next(&it);
+        char *key = xmemdup(e->key, e->klen);
+        size_t klen = e->klen;
+        const char *argv[2] = {"DEL", key};
+        size_t argl[2] = {3, klen};
+        delete_entry(d, e);
+        cmd_also_propagate(0, 2, argv, argl);
+        db_signal_modified(d, key, klen);
+        xfree(key);
+        n++;
+    }
+    return n;
 }

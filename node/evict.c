@@ -98,13 +98,13 @@ static int evict_one(void)
     for (int i = 0; i < db_count(); i++) {
         db *d = db_get(i);
         int vol = volatile_policy();
-        int n = kvt_sample(vol ? d->expires : d->keys, pick, samples);
+        int n = vol ? kvt_sample(d->expires, pick, samples) : db_sample_keys(d, pick, samples);
         for (int k = 0; k < n; k++) {
             kv *e = pick[k];
             long long when = -1;
             if (vol) {
                 when = (long long)(intptr_t)e->val;
-                e = kvt_find(d->keys, e->key, e->klen);
+                e = db_peek(d, e->key, e->klen);
                 if (!e) continue;
             }
             double s = score(d, e, when);

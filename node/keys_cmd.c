@@ -184,9 +184,9 @@ static void keys_cmd(client *c)
     int all = plen == 1 && pat[0] == '*';
     size_t mark = reply_defer(c);
     long long n = 0;
-    kvt_iter it;
-    kvt_iter_init(&it, c->db->keys);
-    for (kv *e; (e = kvt_iter_next(&it));) {
+    db_iter it;
+    db_iter_init(&it, c->db);
+    for (kv *e; (e = db_iter_next(&it));) {
         if (!all && !glob_match(pat, plen, e->key, e->klen, 0)) continue;
         if (e->has_expire) {
             long long when = db_get_expire(c->db, e);
@@ -275,7 +275,7 @@ static void scan_cmd(client *c)
      * COUNT buckets were empty, so a sparse table still returns quickly. */
     long long maxiter = count * 10;
     do {
-        cursor = kvt_scan(c->db->keys, cursor, scan_collect, &acc);
+        cursor = db_scan(c->db, cursor, scan_collect, &acc);
     } while (cursor && --maxiter && acc.n < count);
     /* Copy names before filtering: lazy expiry may delete entries. */
     char **names = xmalloc(sizeof(char *) * (size_t)(acc.n ? acc.n : 1));
