@@ -50,7 +50,6 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
     server_update_clock();
     blocking_unblock(c, 1);
     net_resume_client(c);
-    server_flush_pending();
 }
 
 void blocking_block(client *c, int nkeys, const int *keypos, long long deadline_ms)

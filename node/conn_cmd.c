@@ -110,7 +110,7 @@ static void hello_cmd(client *c)
     }
     if (!(c->flags & CLIENT_AUTHENTICATED)) {
         reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
-                       "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+                       "HELLO AUTH <user> <pass> option can be used to authenticate the client and "
                        "select the RESP protocol version at the same time");
         return;
     }
@@ -162,8 +162,9 @@ static void reset_cmd(client *c)
     multi_reset(c);
     multi_unwatch_all(c);
     pubsub_client_freed(c);
+    /* NO-EVICT survives RESET in Redis 7.0; the rest goes back to defaults. */
     c->flags &= ~(CLIENT_PUBSUB | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP_NEXT | CLIENT_READONLY |
-                  CLIENT_ASKING | CLIENT_NO_EVICT);
+                  CLIENT_ASKING);
     c->db = db_get(0);
     c->proto = 2;
     xfree(c->name);

@@ -50,7 +50,6 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     size_t used = mem_used();
     if (used > srv.peak_memory) srv.peak_memory = used;
     if (cfg.maxmemory) evict_free_memory();
-    server_flush_pending();
 }
 
 void cron_set_hz(int hz)

@@ -105,7 +105,7 @@ int main(int argc, char **argv)
     log_notice("shoal-node started, pid=%d, port=%lld", (int)getpid(), (long long)cfg.port);
     log_notice("Ready to accept connections tcp");
 
-    event_base_dispatch(srv.base);
+    server_run_loop();
 
     log_notice("shoal-node is now ready to exit, bye bye...");
     net_close_listeners();

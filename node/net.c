@@ -247,7 +247,6 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
     if (n <= 0) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
         client_free(c);
-        server_flush_pending();
         return;
     }
     c->qbuf.len += (size_t)n;
@@ -257,12 +256,12 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
         log_warning("closing client %s: query buffer over client-query-buffer-limit", c->addr);
         srv.stat.client_qbuf_limit_disconnections++;
         client_free(c);
-        server_flush_pending();
         return;
     }
     if (!(c->flags & (CLIENT_BLOCKED | CLIENT_PAUSED))) process_input(c);
     if (c->flags & CLIENT_CLOSE_ASAP) client_free(c);
-    server_flush_pending();
+    /* Replies go out in server_before_sleep, after every ready client of
+     * this loop iteration was read: one write per client per iteration. */
 }
 
 int net_write(client *c)

@@ -165,6 +165,11 @@ long long pubsub_publish(const char *ch, size_t chlen, const char *msg, size_t m
     return publish_kind(PS_CHANNEL, ch, chlen, msg, msglen);
 }
 
+long long pubsub_publish_shard(const char *ch, size_t chlen, const char *msg, size_t msglen)
+{
+    return publish_kind(PS_SHARD, ch, chlen, msg, msglen);
+}
+
 size_t pubsub_channel_count(void) { return subs[PS_CHANNEL] ? kvt_size(subs[PS_CHANNEL]) : 0; }
 size_t pubsub_pattern_count(void) { return subs[PS_PATTERN] ? kvt_size(subs[PS_PATTERN]) : 0; }
 
@@ -224,7 +229,8 @@ static void list_channels(client *c, int kind)
 
 static void numsub(client *c, int kind)
 {
-    reply_map(c, c->argc - 2);
+    /* A flat name/count array even in RESP3 (Redis 7.0 does not send a map). */
+    reply_array(c, 2 * (long long)(c->argc - 2));
     for (int i = 2; i < c->argc; i++) {
         kv *e = subs[kind] ? kvt_find(subs[kind], ARG(c, i), ARGLEN(c, i)) : NULL;
         reply_bulk(c, ARG(c, i), ARGLEN(c, i));

@@ -6,6 +6,8 @@
 
 /* Delivers message to subscribers on this node; returns receivers. */
 long long pubsub_publish(const char *ch, size_t chlen, const char *msg, size_t msglen);
+/* Same for a shard channel (SPUBLISH, or a PUBLISHSHARD from the bus). */
+long long pubsub_publish_shard(const char *ch, size_t chlen, const char *msg, size_t msglen);
 void pubsub_client_freed(client *c);   /* drops all its subscriptions */
 size_t pubsub_channel_count(void);
 size_t pubsub_pattern_count(void);

@@ -58,6 +58,21 @@ void server_flush_pending(void)
     }
 }
 
+void server_before_sleep(void)
+{
+    server_flush_pending();
+}
+
+void server_run_loop(void)
+{
+    /* EVLOOP_ONCE: wait for events, run every active callback, return.
+     * That gives a point after each iteration for the batched writes. */
+    while (!srv.shutdown_asap) {
+        if (event_base_loop(srv.base, EVLOOP_ONCE) < 0) break;
+        server_before_sleep();
+    }
+}
+
 void server_shutdown(void)
 {
     srv.shutdown_asap = 1;

@@ -50,8 +50,14 @@ extern struct server srv;
 
 /* Updates srv.now_ms and the LRU clock; call at each event. */
 void server_update_clock(void);
-/* Flushes every client's pending output (end of each event callback). */
+/* Flushes every client's pending output. */
 void server_flush_pending(void);
+/* Work done once per loop iteration after all ready events ran and before
+ * the loop waits again (Redis's beforeSleep): deferred cluster work, then
+ * the replies of every client served in this iteration. */
+void server_before_sleep(void);
+/* Runs the event loop until shutdown. */
+void server_run_loop(void);
 /* Orderly shutdown from SHUTDOWN or a signal. */
 void server_shutdown(void);
 
