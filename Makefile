@@ -18,7 +18,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=$(B)/san/%)
 SANFLAGS   := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all deps run test unit unit-san integration bench memcheck fuzz clean
+.PHONY: all deps run test unit unit-san integration bench memcheck fuzz fuzz-resp fuzz-bus clean
 all: bin/shoal-node
 
 $(B)/rel/%.o: %.c
@@ -51,7 +51,12 @@ unit: $(UNIT_BIN)
 unit-san: $(SAN_BIN)
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 sh tests/unit/run.sh $(SAN_BIN)
 
-integration: bin/shoal-node
+BUSPROBE_SRC := tests/tools/busprobe.c common/busproto.c common/mem.c common/buf.c
+$(B)/tools/busprobe: $(BUSPROBE_SRC) common/busproto.h common/mem.h common/buf.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $(BUSPROBE_SRC)
+
+integration: bin/shoal-node $(B)/tools/busprobe
 	/usr/bin/python3 -m pytest -q tests/integration
 
 test: deps
@@ -73,11 +78,20 @@ memcheck: deps
 	$(MAKE) all
 	/usr/bin/python3 tools/memcheck.py
 
-fuzz:
-	@mkdir -p $(B)/fuzz
+# libFuzzer targets (clang); FUZZ_SECONDS per target, default 60.
+fuzz: fuzz-resp fuzz-bus
+
+fuzz-resp:
+	@mkdir -p $(B)/fuzz/corpus
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -o $(B)/fuzz/fuzz_resp tests/fuzz/fuzz_resp.c $(filter common/resp%.c,$(COMMON_SRC)) common/mem.c common/util.c common/buf.c
-	@mkdir -p $(B)/fuzz/corpus && cp tests/fuzz/corpus_resp/* $(B)/fuzz/corpus/
+	cp tests/fuzz/corpus_resp/* $(B)/fuzz/corpus/
 	$(B)/fuzz/fuzz_resp -max_total_time=$${FUZZ_SECONDS:-60} $(B)/fuzz/corpus
+
+fuzz-bus:
+	@mkdir -p $(B)/fuzz/corpus_bus
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -o $(B)/fuzz/fuzz_bus tests/fuzz/fuzz_bus.c common/busproto.c common/mem.c common/buf.c
+	cp tests/fuzz/corpus_bus/* $(B)/fuzz/corpus_bus/
+	$(B)/fuzz/fuzz_bus -max_total_time=$${FUZZ_SECONDS:-60} $(B)/fuzz/corpus_bus
 
 clean:
 	rm -rf $(B) bin

@@ -254,6 +254,10 @@ static void client_unblock_cmd(client *c)
         return;
     }
     id = (unsigned long long)sid;
+    if (c->argc > 4) {
+        reply_subcmd_syntax(c);
+        return;
+    }
     if (c->argc == 4) {
         if (arg_is(ARG(c, 3), ARGLEN(c, 3), "ERROR")) err = 1;
         else if (!arg_is(ARG(c, 3), ARGLEN(c, 3), "TIMEOUT")) {

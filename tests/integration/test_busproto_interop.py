@@ -7,6 +7,8 @@ stopped by PID by the node_factory fixture. Checks:
 
 * a PING from an unknown sender gets a PONG whose header matches CLUSTER MYID, the
   master flag and the CLUSTER ADDSLOTS we did; the node does not add the sender;
+* with cluster-announce-hostname set, the PONG carries a hostname extension padded
+  exactly as our encoder pads it;
 * a PING whose totlen disagrees with its gossip count is silently dropped (no PONG,
   link kept), as 7.0 does;
 * a MEET makes the node add a handshake node; answering its PING with our PONG
@@ -143,7 +145,10 @@ def recv_type(probe, sock, type_name, timeout=5.0):
     """Next message of a type, skipping others (e.g. the node's own PINGs)."""
     deadline = time.monotonic() + timeout
     while True:
-        m = recv_msg(probe, sock, max(0.05, deadline - time.monotonic()))
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"no {type_name} within {timeout}s")
+        m = recv_msg(probe, sock, left)
         if m["type_name"] == type_name:
             return m
 
@@ -219,8 +224,21 @@ def test_ping_from_unknown_sender(probe, cluster_node):
     assert pong["count"] == 0 and pong["gossip"] == [] and pong["ext"] == []
     assert pong["state"] == 1  # slots uncovered -> cluster_state fail
     assert pong["totlen"] == HDR_LEN
+    assert pong["extensions"] == 0 and pong["mflags"][0] & 4 == 0  # no EXT_DATA
     # An unknown sender's PING is answered but never adds a node.
     assert len(cluster_nodes(conn).strip().splitlines()) == 1
+
+    # With cluster-announce-hostname, 7.0 appends its only extension (type 0):
+    # 8-byte header + "bus-a.example\0" padded to 16 -> 24 bytes, EXT_DATA set.
+    assert conn.call("CONFIG", "SET", "cluster-announce-hostname", "bus-a.example") == b"OK"
+    with bus_connect(srv.port + 10000) as s:
+        s.sendall(encode(probe, type="ping", sender=new_id(), port=our_port,
+                         cport=our_port + 10000, flags="master"))
+        pong = recv_msg(probe, s)
+    assert pong["type_name"] == "pong" and pong["sender"] == myid
+    assert pong["extensions"] == 1 and pong["mflags"][0] & 4
+    assert pong["ext"] == [{"type": 0, "type_name": "hostname", "len": 24, "text": "bus-a.example"}]
+    assert pong["totlen"] == HDR_LEN + 24
 
 
 @pytest.mark.timeout_s(20)
