@@ -153,6 +153,15 @@ int  cluster_save_config(int do_fsync);
 /* The CLUSTER NODES text: one line per node (handshake nodes omitted when
  * for_config). for_config adds open-slot markers on myself's line. */
 void cluster_nodes_text(buf_t *out, int for_config);
+/* One node's CLUSTER NODES line without the trailing '\n' (CLUSTER
+ * REPLICAS). Open-slot markers are printed on myself's line in both
+ * CLUSTER NODES and nodes.conf, as Redis does (redis-cli reads them). */
+void cluster_node_text(buf_t *out, const cluster_node *n);
+/* cluster_load_config opens, creates if needed and flock()s the file
+ * (kept open for the process lifetime; a second node on the same file
+ * fails there): call it first in cluster_init, before any save. This
+ * releases the lock (tests, clean shutdown). */
+void cluster_persist_close(void);
 
 /* ---- cluster_redir.c -------------------------------------------------
  * Decides where c's current command must run. Returns NULL to run it

@@ -4,6 +4,7 @@
  * keys a write touched, and hands the write to the propagation hook. */
 #include "cmd.h"
 #include "blocking.h"
+#include "cluster.h"
 #include "config.h"
 #include "db.h"
 #include "evict.h"
@@ -178,6 +179,18 @@ int cmd_process(client *c)
         reject(c, m, msg);
         return 0;
     }
+    if (cluster) {
+        /* §13: run here, or MOVED/ASK/CROSSSLOT/TRYAGAIN/CLUSTERDOWN. */
+        int slot = 0, code = REDIR_NONE;
+        cluster_node *n = cluster_get_node_by_query(c, m, c->argc, c->argv, c->argvlen, &slot, &code);
+        if (code != REDIR_NONE) {
+            stats[m->id].rejected++;
+            flag_exec_error(c);
+            cluster_reply_redirect(c, n, slot, code);
+            if (!(c->flags & CLIENT_MULTI) && !is_cmd(m, "asking")) c->flags &= ~CLIENT_ASKING;
+            return 0;
+        }
+    }
     if (c->flags & CLIENT_MULTI) {
         const cmd_meta *top = m->parent ? m->parent : m;
         if (!is_cmd(top, "exec") && !is_cmd(top, "discard") && !is_cmd(top, "multi") &&
@@ -206,6 +219,8 @@ int cmd_process(client *c)
         return -1;
     }
     cmd_call(c);
+    /* ASKING is good for one command (the whole MULTI if inside one). */
+    if (!(c->flags & CLIENT_MULTI) && !is_cmd(m, "asking")) c->flags &= ~CLIENT_ASKING;
     if (c->flags & (CLIENT_BLOCKED | CLIENT_CLOSE_ASAP)) return -1;
     return 0;
 }

@@ -1,4 +1,5 @@
 /* shoal-node entry point: load config, open listeners, run the loop. */
+#include "cluster.h"
 #include "cmd.h"
 #include "cmdtable.h"
 #include "config.h"
@@ -85,6 +86,7 @@ int main(int argc, char **argv)
     cmd_table_init();
     cmd_init();
     db_init_all((int)cfg.databases);
+    if (cfg.cluster_enabled) db_enable_slots();
     config_set_hook(on_config_change);
 
     srv.base = event_base_new();
@@ -94,6 +96,10 @@ int main(int argc, char **argv)
     }
     if (net_listen(err, sizeof(err)) < 0) {
         log_warning("%s", err);
+        return 1;
+    }
+    if (cfg.cluster_enabled && cluster_init(err, sizeof(err)) < 0) {
+        log_warning("cluster: %s", err);
         return 1;
     }
     struct event *sigint = evsignal_new(srv.base, SIGINT, on_signal, NULL);

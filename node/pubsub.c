@@ -4,6 +4,7 @@
  * with no arguments are cheap. */
 #include "pubsub.h"
 #include "clist.h"
+#include "cluster.h"
 #include "cmd.h"
 #include "kv.h"
 #include "mem.h"
@@ -194,13 +195,18 @@ static void unsubscribe_cmd(client *c) { unsub_generic(c, PS_CHANNEL); }
 static void punsubscribe_cmd(client *c) { unsub_generic(c, PS_PATTERN); }
 static void sunsubscribe_cmd(client *c) { unsub_generic(c, PS_SHARD); }
 
+/* In cluster mode PUBLISH reaches every node over the bus (§20) and
+ * SPUBLISH the nodes of the channel's shard; the reply counts local
+ * receivers only, as in Redis. */
 static void publish_cmd(client *c)
 {
+    if (cluster) cluster_propagate_publish(ARG(c, 1), ARGLEN(c, 1), ARG(c, 2), ARGLEN(c, 2), 0);
     reply_int(c, publish_kind(PS_CHANNEL, ARG(c, 1), ARGLEN(c, 1), ARG(c, 2), ARGLEN(c, 2)));
 }
 
 static void spublish_cmd(client *c)
 {
+    if (cluster) cluster_propagate_publish(ARG(c, 1), ARGLEN(c, 1), ARG(c, 2), ARGLEN(c, 2), 1);
     reply_int(c, publish_kind(PS_SHARD, ARG(c, 1), ARGLEN(c, 1), ARG(c, 2), ARGLEN(c, 2)));
 }
 

@@ -3,6 +3,7 @@
 #include "server.h"
 #include "blocking.h"
 #include "client.h"
+#include "cluster.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -60,6 +61,9 @@ void server_flush_pending(void)
 
 void server_before_sleep(void)
 {
+    /* nodes.conf is saved (and fsynced) before any reply that depends on
+     * the change goes out. */
+    if (cluster) cluster_do_before_sleep();
     server_flush_pending();
 }
 
