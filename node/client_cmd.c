@@ -130,14 +130,16 @@ static void client_kill_cmd(client *c)
         return;
     }
     unsigned long long id = 0;
-    const char *addr = NULL, *laddr = NULL, *type = NULL, *user = NULL;
-    size_t al = 0, ll = 0, tl = 0, ul = 0;
+    const char *addr = NULL, *laddr = NULL, *type = NULL;
+    size_t al = 0, ll = 0, tl = 0;
     int skipme = 1;
-    if ((c->argc - 2) % 2) {
-        reply_syntax_err(c);
-        return;
-    }
+    /* Options are checked in order, as Redis does: the first bad one
+     * decides the error, and an option missing its value is a syntax error. */
     for (int i = 2; i < c->argc; i += 2) {
+        if (i + 1 >= c->argc) {
+            reply_syntax_err(c);
+            return;
+        }
         const char *o = ARG(c, i), *v = ARG(c, i + 1);
         size_t ol = ARGLEN(c, i), vl = ARGLEN(c, i + 1);
         if (arg_is(o, ol, "ID")) {
@@ -147,8 +149,13 @@ static void client_kill_cmd(client *c)
             }
         } else if (arg_is(o, ol, "ADDR")) { addr = v; al = vl; }
         else if (arg_is(o, ol, "LADDR")) { laddr = v; ll = vl; }
-        else if (arg_is(o, ol, "USER")) { user = v; ul = vl; }
-        else if (arg_is(o, ol, "TYPE")) {
+        else if (arg_is(o, ol, "USER")) {
+            /* Only the default user exists, and every client is it. */
+            if (vl != 7 || memcmp(v, "default", 7) != 0) { /* user names are case-sensitive */
+                reply_errorf(c, "ERR No such user '%.*s'", (int)vl, v);
+                return;
+            }
+        } else if (arg_is(o, ol, "TYPE")) {
             type = v;
             tl = vl;
             if (!valid_type(v, vl)) {
@@ -166,10 +173,6 @@ static void client_kill_cmd(client *c)
             reply_syntax_err(c);
             return;
         }
-    }
-    if (user && !arg_is(user, ul, "default")) {
-        reply_errorf(c, "ERR No such user '%.*s'", (int)ul, user);
-        return;
     }
     long long killed = 0;
     for (client *x = srv.clients; x; x = x->next) {
@@ -246,14 +249,9 @@ static void client_reply_cmd(client *c)
 
 static void client_unblock_cmd(client *c)
 {
-    unsigned long long id;
     long long sid;
     int err = 0;
-    if (!str_to_ll(ARG(c, 2), ARGLEN(c, 2), &sid)) {
-        reply_error(c, ERR_NOT_INT);
-        return;
-    }
-    id = (unsigned long long)sid;
+    /* Redis's order: argument count, then the reason, then the id. */
     if (c->argc > 4) {
         reply_subcmd_syntax(c);
         return;
@@ -265,7 +263,11 @@ static void client_unblock_cmd(client *c)
             return;
         }
     }
-    reply_int(c, blocking_unblock_by_id(id, err));
+    if (!str_to_ll(ARG(c, 2), ARGLEN(c, 2), &sid)) {
+        reply_error(c, ERR_NOT_INT);
+        return;
+    }
+    reply_int(c, blocking_unblock_by_id((uint64_t)sid, err));
 }
 
 static void client_no_evict_cmd(client *c)

@@ -119,6 +119,25 @@ const char *cluster_node_endpoint(const cluster_node *n);
 int  cluster_myself_is_master(void);
 /* Keys in a slot changed hands: delete keys of slots we no longer own. */
 void cluster_del_keys_in_slot(int slot);
+/* Added by cluster_state.c: */
+/* Allocate / free the `cluster` global without any I/O (cluster_init uses
+ * the first; unit tests and clean shutdown use both). new creates no
+ * myself: cluster_init (or the nodes.conf loader) sets it. */
+void cluster_state_new(void);
+void cluster_state_free(void);
+/* Turn myself into a replica of n (§9.2 demotion, CLUSTER REPLICATE):
+ * flags, replica lists, open slots closed. cluster_set_master() only
+ * links replica under master (NULL unlinks) and leaves flags alone. */
+void cluster_set_my_master(cluster_node *n);
+/* 1 if slot's owner stopped claiming it (§9.2, left out of UPDATEs). */
+int  cluster_slot_owner_not_claiming(int slot);
+/* CLUSTER FORGET blacklist (60 s TTL); name is 40 bytes. */
+void cluster_blacklist_add(const char *name);
+int  cluster_blacklist_exists(const char *name);
+/* max(currentEpoch, every node's configEpoch). */
+uint64_t cluster_get_max_epoch(void);
+/* Refresh myself's port/cport/pport/hostname from cfg (announce-* win). */
+void cluster_update_myself_announced(void);
 
 /* ---- cluster_bus.c -------------------------------------------------- */
 int  cluster_bus_listen(char *err, size_t errlen);
@@ -134,6 +153,11 @@ void cluster_link_free(cluster_link *l);
 void cluster_free_node_links(cluster_node *n);
 /* CLUSTER LINKS reply. */
 void cluster_reply_links(struct client *c);
+/* Added by cluster_bus.c: */
+/* Close the bus listeners and every link (shutdown). */
+void cluster_bus_close(void);
+/* PONG to my master's other replicas and mine (§10 step 3). */
+void cluster_broadcast_pong_local_replicas(void);
 
 /* ---- cluster_fail.c ------------------------------------------------- */
 /* Adds/refreshes a report; returns 1 if it was new. */
@@ -145,17 +169,19 @@ void cluster_clear_fail_if_needed(cluster_node *n);   /* §8.3 */
 void cluster_check_pfail(void);                      /* §8.1, from the cron */
 
 /* ---- cluster_persist.c ---------------------------------------------- */
-/* Loads path; returns 1 if loaded, 0 if the file does not exist (start
- * fresh), -1 with err on a bad file (the node must not start). */
+/* Loads path; returns 1 if loaded, 0 if the file does not exist or is
+ * empty (it is created; start fresh), -1 with "path:line: reason" in err
+ * on a bad file (the node must not start). */
 int  cluster_load_config(const char *path, char *err, size_t errlen);
 /* Writes nodes.conf now; returns 0 or -1 (logged). */
 int  cluster_save_config(int do_fsync);
-/* The CLUSTER NODES text: one line per node (handshake nodes omitted when
- * for_config). for_config adds open-slot markers on myself's line. */
+/* The CLUSTER NODES text: one line per node, in node ID order (handshake
+ * nodes omitted when for_config). Myself's line carries the open-slot
+ * markers in both forms, as in Redis (redis-cli --cluster reads them
+ * from CLUSTER NODES). */
 void cluster_nodes_text(buf_t *out, int for_config);
 /* One node's CLUSTER NODES line without the trailing '\n' (CLUSTER
- * REPLICAS). Open-slot markers are printed on myself's line in both
- * CLUSTER NODES and nodes.conf, as Redis does (redis-cli reads them). */
+ * REPLICAS). */
 void cluster_node_text(buf_t *out, const cluster_node *n);
 /* cluster_load_config opens, creates if needed and flock()s the file
  * (kept open for the process lifetime; a second node on the same file
@@ -174,5 +200,10 @@ cluster_node *cluster_get_node_by_query(struct client *c, const struct cmd_meta 
                                         const char **argv, const size_t *argvlen, int *slot, int *err_code);
 /* Replies the redirection/error for err_code (node/slot as returned). */
 void cluster_reply_redirect(struct client *c, cluster_node *n, int slot, int err_code);
+/* For a client blocked on key (BLPOP...; pass its first key) when the
+ * cluster state or slot ownership changed: replies CLUSTERDOWN or MOVED
+ * and returns 1 if it can no longer be served here (the caller then
+ * unblocks it without another reply), else 0. */
+int  cluster_redirect_blocked_client(struct client *c, const char *key, size_t klen);
 
 #endif

@@ -115,6 +115,12 @@ void cluster_nodes_text(buf_t *out, int for_config)
 /* Opens (creating) and locks path; 0 or -1 with err. */
 static int persist_open(const char *path, char *err, size_t errlen)
 {
+    /* cluster_state_free() closes cluster->config_fd: a state that does
+     * not hold our fd means it was closed behind our back. */
+    if (persist_fd >= 0 && cluster && cluster->config_fd != persist_fd) {
+        persist_fd = -1;
+        persist_path[0] = 0;
+    }
     if (persist_fd >= 0) return 0;
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
@@ -135,12 +141,15 @@ static int persist_open(const char *path, char *err, size_t errlen)
     snprintf(persist_path, sizeof(persist_path), "%s", path);
     if (cluster) {
         cluster->config_fd = fd;
-        /* Absolute path for logs and INFO; the node chdir()s into dir first. */
+        /* Absolute path for logs (the node chdir()s into dir first);
+         * cluster_init may already have set it (and passed it as path). */
         char cwd[2048];
-        if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
-            snprintf(cluster->config_path, sizeof(cluster->config_path), "%s", path);
-        else
-            snprintf(cluster->config_path, sizeof(cluster->config_path), "%s/%s", cwd, path);
+        if (path != cluster->config_path && !cluster->config_path[0]) {
+            if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+                snprintf(cluster->config_path, sizeof(cluster->config_path), "%s", path);
+            else
+                snprintf(cluster->config_path, sizeof(cluster->config_path), "%s/%s", cwd, path);
+        }
     }
     return 0;
 }
@@ -157,6 +166,7 @@ void cluster_persist_close(void)
 static const char *config_file_path(void)
 {
     if (persist_path[0]) return persist_path;
+    if (cluster && cluster->config_path[0]) return cluster->config_path;
     return cfg.cluster_config_file && *cfg.cluster_config_file ? cfg.cluster_config_file : "nodes.conf";
 }
 
@@ -205,7 +215,11 @@ int cluster_save_config(int do_fsync)
     if (do_fsync) cluster->todo &= ~CLUSTER_TODO_FSYNC_CONFIG;
     rc = 0;
 done:
-    if (rc < 0) log_warning("Could not save the cluster config %s (%s): %s", path, what, strerror(errno));
+    if (rc < 0) {
+        int saved = errno;   /* CLUSTER SAVECONFIG reports it */
+        log_warning("Could not save the cluster config %s (%s): %s", path, what, strerror(saved));
+        errno = saved;
+    }
     buf_free(&b);
     return rc;
 }
@@ -595,7 +609,5 @@ int cluster_load_config(const char *path, char *err, size_t errlen)
     int rc = load_text(&lc, text, len);
     xfree(lc.pending);
     xfree(text);
-    if (rc < 0) return -1;
-    log_notice("Node configuration loaded, I'm %.40s", cluster->myself->name);
-    return 1;
+    return rc < 0 ? -1 : 1;
 }

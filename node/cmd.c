@@ -22,13 +22,15 @@
 extern const cmd_binding string_commands[], bitmap_commands[], hll_commands[],
     list_commands[], hash_commands[], set_commands[], zset_commands[],
     keys_commands[], server_commands[], client_commands[], pubsub_commands[],
-    multi_commands[], conn_commands[], slowlog_commands[], info_commands[], sort_commands[], dump_commands[];
+    multi_commands[], conn_commands[], slowlog_commands[], info_commands[], sort_commands[], dump_commands[],
+    cluster_commands[];
 
 static const cmd_binding *const all_bindings[] = {
     string_commands, bitmap_commands, hll_commands, list_commands,
     hash_commands, set_commands, zset_commands, keys_commands,
     server_commands, client_commands, pubsub_commands, multi_commands,
-    conn_commands, slowlog_commands, info_commands, sort_commands, dump_commands, NULL,
+    conn_commands, slowlog_commands, info_commands, sort_commands, dump_commands,
+    cluster_commands, NULL,
 };
 
 static cmd_handler *handlers;   /* indexed by cmd_meta id */

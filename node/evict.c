@@ -86,36 +86,65 @@ static double score(db *d, kv *e, long long when)
     }
 }
 
+/* Samples each db once and keeps the best candidate in *best. Returns the
+ * number of keys the sampled tables hold (0: nothing left to evict). */
+static size_t sample_round(int vol, kv **best, db **best_db, double *best_score)
+{
+    int samples = cfg.maxmemory_samples > 0 ? (int)cfg.maxmemory_samples : 5;
+    if (samples > 64) samples = 64;
+    kv *pick[64];
+    size_t total = 0;
+    for (int i = 0; i < db_count(); i++) {
+        db *d = db_get(i);
+        kvtable *t = vol ? d->expires : d->keys;
+        if (kvt_size(t) == 0) continue;
+        total += kvt_size(t);
+        int n = kvt_sample(t, pick, samples);
+        for (int k = 0; k < n; k++) {
+            kv *e = pick[k];
+            long long when = -1;
+            if (vol) {
+                when = (long long)(intptr_t)e->val;
+                e = kvt_find(d->keys, e->key, e->klen);
+                if (!e) continue;
+            }
+            double s = score(d, e, when);
+            if (!*best || s > *best_score) {
+                *best = e;
+                *best_db = d;
+                *best_score = s;
+            }
+        }
+    }
+    return total;
+}
+
 /* Finds and deletes one key; returns 0 on success, -1 if no candidate. */
 static int evict_one(void)
 {
     db *best_db = NULL;
     kv *best = NULL;
     double best_score = 0;
-    int samples = cfg.maxmemory_samples > 0 ? (int)cfg.maxmemory_samples : 5;
-    if (samples > 64) samples = 64;
-    kv *pick[64];
-    for (int i = 0; i < db_count(); i++) {
-        db *d = db_get(i);
-        int vol = volatile_policy();
-        int n = vol ? kvt_sample(d->expires, pick, samples) : db_sample_keys(d, pick, samples);
-        for (int k = 0; k < n; k++) {
-            kv *e = pick[k];
-            long long when = -1;
-            if (vol) {
-                when = (long long)(intptr_t)e->val;
-                e = db_peek(d, e->key, e->klen);
-                if (!e) continue;
+    int vol = volatile_policy();
+    /* Sampling walks a few consecutive buckets and can come back empty
+     * from a sparse table: sample again rather than give up while keys
+     * remain (Redis retries the same way). */
+    for (int round = 0; !best; round++) {
+        if (sample_round(vol, &best, &best_db, &best_score) == 0) return -1;
+        if (round == 64 && !best) {
+            /* Pathologically sparse: take any key of the first non-empty db. */
+            for (int i = 0; i < db_count() && !best; i++) {
+                db *d = db_get(i);
+                kv *e = kvt_random(vol ? d->expires : d->keys);
+                if (e && vol) e = kvt_find(d->keys, e->key, e->klen);
+                if (e) {
+                    best = e;
+                    best_db = d;
+                }
             }
-            double s = score(d, e, when);
-            if (!best || s > best_score) {
-                best = e;
-                best_db = d;
-                best_score = s;
-            }
+            if (!best) return -1;
         }
     }
-    if (!best) return -1;
     size_t klen = best->klen;
     char *key = xmemdup(best->key, klen);
     const char *argv[2] = {"DEL", key};

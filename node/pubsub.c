@@ -98,18 +98,27 @@ static int unsubscribe(client *c, int kind, const char *name, size_t nlen, int n
 static void unsubscribe_all(client *c, int kind, int notify_client)
 {
     kvtable *mine = *client_set(c, kind);
-    int any = 0;
-    while (mine && kvt_size(mine)) {
-        kvt_iter it;
-        kvt_iter_init(&it, mine);
-        kv *e = kvt_iter_next(&it);
-        char *name = xmemdup(e->key, e->klen);
-        size_t nlen = e->klen;
-        unsubscribe(c, kind, name, nlen, notify_client);
-        xfree(name);
-        any = 1;
+    size_t n = mine ? kvt_size(mine) : 0;
+    if (n == 0) {
+        if (notify_client) notify(c, unsub_word[kind], NULL, 0, reply_count(c, kind));
+        return;
     }
-    if (!any && notify_client) notify(c, unsub_word[kind], NULL, 0, reply_count(c, kind));
+    /* Copy the names in one walk (unsubscribing edits the table being
+     * walked), then drop them one by one: linear in the subscriptions. */
+    char **names = xmalloc(sizeof(char *) * n);
+    size_t *lens = xmalloc(sizeof(size_t) * n), k = 0;
+    kvt_iter it;
+    kvt_iter_init(&it, mine);
+    for (kv *e; k < n && (e = kvt_iter_next(&it));) {
+        names[k] = xmemdup(e->key, e->klen);
+        lens[k++] = e->klen;
+    }
+    for (size_t i = 0; i < k; i++) {
+        unsubscribe(c, kind, names[i], lens[i], notify_client);
+        xfree(names[i]);
+    }
+    xfree(names);
+    xfree(lens);
 }
 
 void pubsub_client_freed(client *c)
@@ -173,6 +182,7 @@ long long pubsub_publish_shard(const char *ch, size_t chlen, const char *msg, si
 
 size_t pubsub_channel_count(void) { return subs[PS_CHANNEL] ? kvt_size(subs[PS_CHANNEL]) : 0; }
 size_t pubsub_pattern_count(void) { return subs[PS_PATTERN] ? kvt_size(subs[PS_PATTERN]) : 0; }
+size_t pubsub_shard_channel_count(void) { return subs[PS_SHARD] ? kvt_size(subs[PS_SHARD]) : 0; }
 
 /* (P|S)SUBSCRIBE is allowed inside MULTI too (the confirmations become
  * EXEC's reply elements), as in Redis 7.0 for ordinary clients. */

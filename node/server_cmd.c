@@ -10,6 +10,7 @@
 #include "reply.h"
 #include "server.h"
 #include "util.h"
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -128,6 +129,31 @@ static void flushall_cmd(client *c)
     reply_ok(c);
 }
 
+/* Clients blocked on keys of d stay with d's index when the keyspaces
+ * are swapped: the keys they wait for may exist now, so signal those
+ * (Redis does the same scan after SWAPDB). */
+static void wake_blocked_after_swap(db *d)
+{
+    if (!d->blocking || !kvt_size(d->blocking)) return;
+    size_t n = 0, cap = kvt_size(d->blocking);
+    char **keys = xmalloc(sizeof(char *) * cap);
+    size_t *lens = xmalloc(sizeof(size_t) * cap);
+    kvt_iter it;
+    kvt_iter_init(&it, d->blocking);
+    for (kv *e; (e = kvt_iter_next(&it)) && n < cap;) {
+        if (!db_peek(d, e->key, e->klen)) continue;
+        keys[n] = xmemdup(e->key, e->klen);
+        lens[n++] = e->klen;
+    }
+    /* Signal after the walk: serving may change d->blocking. */
+    for (size_t i = 0; i < n; i++) {
+        db_signal_modified(d, keys[i], lens[i]);
+        xfree(keys[i]);
+    }
+    xfree(keys);
+    xfree(lens);
+}
+
 static void swapdb_cmd(client *c)
 {
     long long a, b;
@@ -147,7 +173,11 @@ static void swapdb_cmd(client *c)
         reply_error(c, ERR_BAD_DB);
         return;
     }
-    if (a != b) db_swap((int)a, (int)b);
+    if (a != b) {
+        db_swap((int)a, (int)b);
+        wake_blocked_after_swap(db_get((int)a));
+        wake_blocked_after_swap(db_get((int)b));
+    }
     srv.dirty++;
     reply_ok(c);
 }
@@ -462,31 +492,35 @@ static void debug_cmd(client *c)
         struct timespec ts = {(time_t)secs, (long)((secs - (long long)secs) * 1e9)};
         if (secs > 0) nanosleep(&ts, NULL);
         reply_ok(c);
-    } else if (c->argc >= 3 && arg_is(ARG(c, 1), ARGLEN(c, 1), "POPULATE")) {
-        long long count, size = -1;
+    } else if (c->argc >= 3 && c->argc <= 5 && arg_is(ARG(c, 1), ARGLEN(c, 1), "POPULATE")) {
+        long long count, size = 0;
         const char *prefix = "key";
         size_t plen = 3;
-        if (arg_ll(c, 2, &count) < 0) return;
+        static const char *const not_pos = "ERR value is out of range, must be positive";
+        if (arg_ll_range(c, 2, 0, LLONG_MAX, &count, not_pos) < 0) return;
         if (c->argc >= 4) {
             prefix = ARG(c, 3);
             plen = ARGLEN(c, 3);
         }
-        if (c->argc >= 5 && arg_ll(c, 4, &size) < 0) return;
+        if (c->argc >= 5 && arg_ll_range(c, 4, 0, 512LL * 1024 * 1024, &size, not_pos) < 0) return;
         char key[256], val[128];
+        long long added = 0;
         for (long long i = 0; i < count; i++) {
             int kl = snprintf(key, sizeof(key), "%.*s:%lld", (int)(plen > 200 ? 200 : plen), prefix, i);
-            if (db_lookup_write(c->db, key, (size_t)kl)) continue;
+            if (db_lookup_write(c->db, key, (size_t)kl)) continue; /* existing keys are kept */
             int vl = snprintf(val, sizeof(val), "value:%lld", i);
             kv *e = db_add(c->db, key, (size_t)kl, OBJ_STRING, OBJ_ENC_RAW, NULL);
-            if (size >= 0) {
+            if (size > 0) {
+                /* "value:N" cut or zero-padded to exactly size bytes, as Redis. */
                 sstr *s = sstr_new_len((size_t)size);
                 memcpy(s->data, val, (size_t)vl < (size_t)size ? (size_t)vl : (size_t)size);
                 e->val = s;
             } else {
                 str_set_value(e, val, (size_t)vl);
             }
+            added++;
         }
-        srv.dirty += count;
+        srv.dirty += added;
         reply_ok(c);
     } else if (c->argc == 3 && arg_is(ARG(c, 1), ARGLEN(c, 1), "SET-ACTIVE-EXPIRE")) {
         reply_ok(c);

@@ -126,7 +126,9 @@ def test_kill_new_form(node, oracle):
         ("CLIENT", "KILL", "TYPE", "foo"), ("CLIENT", "KILL", "TYPE", "pubsub"),
         ("CLIENT", "KILL", "USER", "foo"), ("CLIENT", "KILL", "USER", "default", "SKIPME", "yes"),
         ("CLIENT", "KILL", "SKIPME", "maybe"), ("CLIENT", "KILL", "FOO", "bar"),
-        ("CLIENT", "KILL", "ID", "1", "ADDR"),
+        ("CLIENT", "KILL", "ID", "1", "ADDR"), ("CLIENT", "KILL", "USER", "3", "SETNAME"),
+        ("CLIENT", "KILL", "USER", "DEFAULT"), ("CLIENT", "KILL", "TYPE", "bad", "FOO"),
+        ("CLIENT", "KILL", "ID", "-1", "SKIPME"), ("CLIENT", "KILL", "SKIPME", "yes", "ID", "x"),
     ])
     a, b, killer = node.raw(), node.raw(), node.raw()
     aid = a.call("CLIENT", "ID")
@@ -196,6 +198,17 @@ def test_unpause_releases_held_writes(node):
     assert other.get("k") == b"v"
 
 
+@pytest.mark.xfail(reason="node/cmd.c: CLIENT PAUSE WRITE must also hold an EXEC whose queue contains "
+                          "writes, as Redis 7.0 does (reported to the lead)", strict=False)
+def test_pause_write_holds_exec_with_writes(node):
+    admin, m = node.raw(), node.raw()
+    m.call("MULTI")
+    m.call("SET", "k", "v")
+    admin.call("CLIENT", "PAUSE", "500", "WRITE")
+    r, dt = _timed(lambda: m.cmd("EXEC", timeout=5))
+    assert r.raw == b"*1\r\n+OK\r\n" and dt > 0.35, dt
+
+
 def test_pause_held_writes_keep_order(node):
     admin = node.raw()
     w = node.raw()
@@ -244,6 +257,7 @@ def test_unblock(node, oracle):
         ("CLIENT", "UNBLOCK"), ("CLIENT", "UNBLOCK", "abc"), ("CLIENT", "UNBLOCK", "99999"),
         ("CLIENT", "UNBLOCK", "99999", "FOO"), ("CLIENT", "UNBLOCK", "99999", "error"),
         ("CLIENT", "UNBLOCK", "-5"), ("CLIENT", "UNBLOCK", "1", "TIMEOUT", "x"),
+        ("CLIENT", "UNBLOCK", "abc", "FOO"), ("CLIENT", "UNBLOCK", "abc", "x", "y"),
     ])
     if not implemented(node, "blpop"):
         pytest.skip("BLPOP not implemented yet: CLIENT UNBLOCK needs a blocked client")

@@ -260,3 +260,24 @@ def test_randomkey_all_expired(node):
     import time
     time.sleep(0.02)
     assert r.randomkey() is None
+
+
+@pytest.mark.parametrize("how", ["rename", "renamenx", "copy", "move"])
+def test_writes_wake_blocked_clients(node, oracle, how):
+    if not implemented(node, "blpop"):
+        pytest.skip("BLPOP not implemented yet")
+    for srv in (node, oracle):
+        a, b = srv.raw(), srv.raw()
+        a.call("RPUSH", "src", "x")
+        if how == "move":
+            b.call("SELECT", "1")
+            b.send_command("BLPOP", "src", "5")
+        else:
+            b.send_command("BLPOP", "dst", "5")
+        import time
+        time.sleep(0.05)
+        cmd = {"rename": ("RENAME", "src", "dst"), "renamenx": ("RENAMENX", "src", "dst"),
+               "copy": ("COPY", "src", "dst"), "move": ("MOVE", "src", "1")}[how]
+        assert not a.cmd(*cmd).is_error
+        key = b"src" if how == "move" else b"dst"
+        assert b.read_reply(timeout=3).to_py() == [key, b"x"], srv.name

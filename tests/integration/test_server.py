@@ -96,7 +96,10 @@ def test_info_keyspace(node, oracle):
         c.call("SELECT", "0")
         lines = info_text(c, "keyspace").split("\r\n")
         assert lines[0] == "# Keyspace"
-        assert re.fullmatch(r"db0:keys=2,expires=1,avg_ttl=\d+", lines[1]), lines
+        m = re.fullmatch(r"db0:keys=2,expires=1,avg_ttl=(\d+)", lines[1])
+        assert m, (srv.name, lines)
+        if srv is node:  # Redis only updates its estimate from the expiry cycle
+            assert 990000 <= int(m.group(1)) <= 1000000, lines
         assert lines[2] == "db3:keys=1,expires=0,avg_ttl=0", lines
 
 
@@ -211,6 +214,20 @@ def test_swapdb(node, oracle):
         ("SWAPDB", "0", "1"), ("DBSIZE",), ("EXISTS", "in0"), ("SELECT", "0"), ("DBSIZE",),
         ("EXISTS", "in1", "in1b"),
     ])
+
+
+def test_swapdb_wakes_blocked_clients(node, oracle):
+    if node.raw().call("COMMAND", "INFO", "blpop") == [None]:
+        pytest.skip("BLPOP not implemented yet")
+    for srv in (node, oracle):
+        b, a = srv.raw(), srv.raw()
+        b.call("SELECT", "1")
+        b.send_command("BLPOP", "l", "5")
+        time.sleep(0.1)
+        a.call("RPUSH", "l", "x")   # db 0
+        assert a.call("SWAPDB", "0", "1") == b"OK"
+        assert b.read_reply(timeout=3).raw == b"*2\r\n$1\r\nl\r\n$1\r\nx\r\n", srv.name
+        a.call("FLUSHALL")
 
 
 def test_swapdb_touches_watchers(node):
@@ -370,6 +387,22 @@ def test_slowlog_max_len(node):
 
 
 # ---- DEBUG / SHUTDOWN -----------------------------------------------------------
+
+def test_debug_populate(node, node_factory):
+    ora = node_factory("--enable-debug-command", "yes", kind="redis")
+    script = [
+        ("DEBUG", "POPULATE", "3"), ("GET", "key:2"), ("DEBUG", "POPULATE", "3", "p", "0"), ("GET", "p:0"),
+        ("DEBUG", "POPULATE", "3", "q", "3"), ("GET", "q:1"), ("DEBUG", "POPULATE", "2", "r", "12"),
+        ("GET", "r:1"), ("SET", "s:0", "mine"), ("DEBUG", "POPULATE", "2", "s"), ("GET", "s:0"),
+        ("GET", "s:1"), ("DEBUG", "POPULATE", "-1"), ("DEBUG", "POPULATE", "abc"), ("DEBUG", "POPULATE", "0"),
+        ("DEBUG", "POPULATE", "1", "t", "-5"), ("DEBUG", "POPULATE", "1", "t", "abc"),
+        ("DEBUG", "POPULATE", "1", "t", "1", "x"), ("DEBUG", "POPULATE"), ("DBSIZE",),
+    ]
+    n, o = node.raw(), ora.raw()
+    for cmd in script:
+        a, b = n.cmd(*cmd).raw, o.cmd(*cmd).raw
+        assert a == b, f"{cmd}: node {a!r} != oracle {b!r}"
+
 
 def test_debug_sleep(node):
     c = node.raw()
