@@ -17,6 +17,7 @@ typedef struct resp_parser {
     /* limits */
     long long max_bulk;     /* proto-max-bulk-len */
     size_t    max_inline;   /* longest inline line (64 KiB in Redis) */
+    int       unauth;       /* client not authenticated yet: tiny limits */
     /* progress of the command being parsed */
     int       multibulk;    /* -1 unknown yet, 0 inline, >0 number of args */
     int       argc;         /* args completed so far */

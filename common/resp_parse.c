@@ -3,15 +3,16 @@
 #include "resp.h"
 #include "mem.h"
 #include "util.h"
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
 /* Redis refuses header lines and inline requests longer than this
  * (PROTO_INLINE_MAX_SIZE) rather than buffering without bound. */
 #define INLINE_MAX (64 * 1024)
-/* Redis's cap on the multibulk count (it must fit an int; 1M is the
- * practical ceiling Redis enforces for unauthenticated clients too). */
-#define MULTIBULK_MAX (1024 * 1024)
+/* Redis's cap on the multibulk count: it must fit an int. Argument
+ * arrays are grown as arguments arrive, never sized from the claim. */
+#define MULTIBULK_MAX INT_MAX
 
 void resp_parser_init(resp_parser *p, long long max_bulk)
 {
@@ -189,6 +190,9 @@ int resp_parse(resp_parser *p, const char *data, size_t len, size_t *consumed)
             if (r == 0) return RESP_INCOMPLETE;
             if (r == -2) return fail(p, "Protocol error: too big mbulk count string");
             if (r < 0 || n > MULTIBULK_MAX) return fail(p, "Protocol error: invalid multibulk length");
+            /* Before AUTH, Redis accepts only small commands, so an
+             * unauthenticated peer can't make the server buffer much. */
+            if (p->unauth && n > 10) return fail(p, "Protocol error: unauthenticated multibulk length");
             if (n <= 0) {
                 /* "*0" or "*-1": an empty command, silently skipped */
                 p->argc = 0;
@@ -218,6 +222,7 @@ int resp_parse(resp_parser *p, const char *data, size_t len, size_t *consumed)
             if (r == 0) return RESP_INCOMPLETE;
             if (r == -2) return fail(p, "Protocol error: too big bulk count string");
             if (r < 0 || bl < 0 || bl > p->max_bulk) return fail(p, "Protocol error: invalid bulk length");
+            if (p->unauth && bl > 16384) return fail(p, "Protocol error: unauthenticated bulk length");
             p->bulklen = bl;
             p->pos = next;
             p->need = next + (size_t)bl + 2;

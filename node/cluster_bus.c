@@ -34,10 +34,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Sharded Pub/Sub delivery lands with the lead's pubsub change. */
-extern long long pubsub_publish_shard(const char *ch, size_t chlen, const char *msg, size_t msglen)
-    __attribute__((weak));
-
 #define READ_CHUNK (16 * 1024)
 #define MAX_BUS_LISTENERS 16
 #define MAX_ACCEPTS_PER_EVENT 1000
@@ -108,15 +104,18 @@ static int ip_text_ok(const char *ip)
     return inet_pton(AF_INET, tmp, &a4) == 1 || inet_pton(AF_INET6, tmp, &a6) == 1;
 }
 
-/* The sender's address: its announced myip, else the socket peer. */
-static void node_ip_from(cluster_link *l, const char *myip, char *out)
+/* The sender's address: its announced myip, else the socket peer.
+ * -1 if neither is known (the peer may already be gone). */
+static int node_ip_from(cluster_link *l, const char *myip, char *out)
 {
-    if (myip[0] && ip_text_ok(myip)) copy_ip(out, myip);
-    else {
-        char ip[BUS_IPLEN + 1];
-        sock_ip(l->fd, 1, ip);
-        copy_ip(out, ip);
+    char ip[BUS_IPLEN + 1];
+    if (myip[0] && ip_text_ok(myip)) {
+        copy_ip(out, myip);
+        return 0;
     }
+    if (sock_ip(l->fd, 1, ip) < 0 || !ip[0]) return -1;
+    copy_ip(out, ip);
+    return 0;
 }
 
 /* ---- links ------------------------------------------------------------------ */
@@ -648,7 +647,7 @@ static int update_address(cluster_node *n, cluster_link *l, const bus_hdr *h)
 {
     if (l == n->link) return 0;
     char ip[BUS_IPLEN + 1];
-    node_ip_from(l, h->myip, ip);
+    if (node_ip_from(l, h->myip, ip) < 0) return 0;
     if (n->port == h->port && n->cport == h->cport && n->pport == h->pport && strcmp(ip, n->ip) == 0) return 0;
     copy_ip(n->ip, ip);
     n->port = h->port;
@@ -706,10 +705,15 @@ static void process_gossip(const bus_msg *m, cluster_node *sender)
                 n->flags &= ~BUS_NODE_NOADDR;
             }
         } else if (sender && !(flags & BUS_NODE_NOADDR) && bus_nodeid_valid(g->nodename, BUS_NAMELEN) &&
-                   ip_text_ok(g->ip) && !cluster_blacklist_exists(g->nodename)) {
+                   ip_text_ok(g->ip) &&
+                   ((flags & (BUS_NODE_MASTER | BUS_NODE_SLAVE)) == BUS_NODE_MASTER ||
+                    (flags & (BUS_NODE_MASTER | BUS_NODE_SLAVE)) == BUS_NODE_SLAVE) &&
+                   !cluster_blacklist_exists(g->nodename)) {
             /* Only a known sender can introduce nodes: two clusters never
-             * merge because of a stray address. MYSELF is never taken. */
-            n = cluster_node_new(g->nodename, flags & (uint16_t)~BUS_NODE_MYSELF);
+             * merge because of a stray address. Local-only flags (never
+             * gossiped by a real node) are not taken. */
+            n = cluster_node_new(g->nodename,
+                                 flags & (uint16_t)~(BUS_NODE_MYSELF | BUS_NODE_HANDSHAKE | BUS_NODE_MEET));
             copy_ip(n->ip, g->ip);
             n->port = g->port;
             n->pport = g->pport;
@@ -781,7 +785,8 @@ static int check_outbound_identity(cluster_link *l, const bus_hdr *h, cluster_no
         cluster_rename_node(ln, h->sender);
         log_debug("Handshake with node %.40s completed.", ln->name);
         ln->flags &= ~BUS_NODE_HANDSHAKE;
-        ln->flags |= h->flags & (BUS_NODE_MASTER | BUS_NODE_SLAVE);
+        /* The role as the header states it (never both bits). */
+        ln->flags |= bus_name_is_null(h->slaveof) ? BUS_NODE_MASTER : BUS_NODE_SLAVE;
         cluster_todo(CLUSTER_TODO_SAVE_CONFIG);
         return 0;
     }
@@ -813,8 +818,11 @@ static void update_role(cluster_node *sender, const bus_hdr *h)
         sender->flags &= ~(BUS_NODE_MASTER | BUS_NODE_MIGRATE_TO);
         sender->flags |= BUS_NODE_SLAVE;
         cluster_todo(CLUSTER_TODO_SAVE_CONFIG | CLUSTER_TODO_UPDATE_STATE);
+    } else if (!(sender->flags & BUS_NODE_SLAVE)) {
+        sender->flags |= BUS_NODE_SLAVE;   /* learned without a role (gossip) */
+        cluster_todo(CLUSTER_TODO_SAVE_CONFIG);
     }
-    if (master && master != sender && sender->master != master) {
+    if (master && master != sender && !(master->flags & BUS_NODE_HANDSHAKE) && sender->master != master) {
         cluster_set_master(sender, master);
         cluster_todo(CLUSTER_TODO_SAVE_CONFIG);
     }
@@ -878,9 +886,10 @@ static void process_packet(cluster_link *l, const bus_msg *m)
         }
         /* MEET is the only way in for an unknown node (a PING from one
          * just gets its PONG): placeholder now, details from its PONGs. */
-        if (!known && type == BUS_MSG_MEET) {
+        char ip[BUS_IPLEN + 1];
+        if (!known && type == BUS_MSG_MEET && node_ip_from(l, h->myip, ip) == 0) {
             cluster_node *n = cluster_node_new(NULL, BUS_NODE_HANDSHAKE);
-            node_ip_from(l, h->myip, n->ip);
+            copy_ip(n->ip, ip);
             n->port = h->port;
             n->pport = h->pport;
             n->cport = h->cport;
@@ -941,7 +950,7 @@ static void process_packet(cluster_link *l, const bus_msg *m)
         if (type == BUS_MSG_PUBLISH)
             pubsub_publish((const char *)m->u.publish.channel, m->u.publish.channel_len,
                            (const char *)m->u.publish.message, m->u.publish.message_len);
-        else if (pubsub_publish_shard)
+        else
             pubsub_publish_shard((const char *)m->u.publish.channel, m->u.publish.channel_len,
                                  (const char *)m->u.publish.message, m->u.publish.message_len);
         return;
@@ -954,7 +963,7 @@ static void process_packet(cluster_link *l, const bus_msg *m)
         if (!sender) return;
         cluster_node *n = cluster_lookup(m->u.update.nodename, BUS_NAMELEN);
         if (!n || n->config_epoch >= m->u.update.config_epoch) return;
-        if (n->flags & BUS_NODE_SLAVE) cluster_set_node_as_master(n);
+        cluster_set_node_as_master(n);   /* no-op for a master */
         n->config_epoch = m->u.update.config_epoch;
         cluster_todo(CLUSTER_TODO_SAVE_CONFIG | CLUSTER_TODO_FSYNC_CONFIG);
         cluster_update_slots_config(n, m->u.update.config_epoch, m->u.update.slots);

@@ -112,15 +112,21 @@ void cluster_nodes_text(buf_t *out, int for_config)
 /* ------------------------------------------------------------------------
  * Locking and saving */
 
-/* Opens (creating) and locks path; 0 or -1 with err. */
-static int persist_open(const char *path, char *err, size_t errlen)
+/* cluster_state_free() closes cluster->config_fd: when the state does
+ * not hold our fd any more, it was closed behind our back (never close
+ * it again: the number may belong to someone else by now). */
+static void forget_stale_fd(void)
 {
-    /* cluster_state_free() closes cluster->config_fd: a state that does
-     * not hold our fd means it was closed behind our back. */
-    if (persist_fd >= 0 && cluster && cluster->config_fd != persist_fd) {
+    if (persist_fd >= 0 && (!cluster || cluster->config_fd != persist_fd)) {
         persist_fd = -1;
         persist_path[0] = 0;
     }
+}
+
+/* Opens (creating) and locks path; 0 or -1 with err. */
+static int persist_open(const char *path, char *err, size_t errlen)
+{
+    forget_stale_fd();
     if (persist_fd >= 0) return 0;
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
@@ -138,7 +144,7 @@ static int persist_open(const char *path, char *err, size_t errlen)
         return -1;
     }
     persist_fd = fd;
-    snprintf(persist_path, sizeof(persist_path), "%s", path);
+    if (path != persist_path) snprintf(persist_path, sizeof(persist_path), "%s", path);
     if (cluster) {
         cluster->config_fd = fd;
         /* Absolute path for logs (the node chdir()s into dir first);
@@ -156,6 +162,7 @@ static int persist_open(const char *path, char *err, size_t errlen)
 
 void cluster_persist_close(void)
 {
+    forget_stale_fd();
     if (persist_fd < 0) return;
     close(persist_fd);   /* also drops the flock */
     persist_fd = -1;
@@ -172,6 +179,7 @@ static const char *config_file_path(void)
 
 int cluster_save_config(int do_fsync)
 {
+    if (!cluster) return -1;
     char err[512];
     const char *path = config_file_path();
     if (persist_open(path, err, sizeof(err)) < 0) {
@@ -250,15 +258,6 @@ static int load_fail(load_ctx *lc, const char *fmt, ...)
     return -1;
 }
 
-/* Redis accepts [a-z0-9]{40} as a node ID; nodes only ever make hex. */
-static int name_ok(const char *s, size_t len)
-{
-    if (len != BUS_NAMELEN) return 0;
-    for (size_t i = 0; i < len; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9'))) return 0;
-    return 1;
-}
-
 static void pending_add(load_ctx *lc, cluster_node *n)
 {
     if (lc->npending == lc->cappending) {
@@ -285,7 +284,7 @@ static int is_pending(load_ctx *lc, cluster_node *n)
  * must get its own line later in the file. */
 static cluster_node *node_ref(load_ctx *lc, const char *name, size_t len, const char *what)
 {
-    if (!name_ok(name, len)) {
+    if (!bus_nodeid_valid(name, len)) {
         load_fail(lc, "invalid node ID '%.*s' in %s", (int)(len > 64 ? 64 : len), name, what);
         return NULL;
     }
@@ -458,7 +457,7 @@ static int load_node_line(load_ctx *lc, char *line, size_t len)
     int nf = split_fields(line, len, f, fl, 8, &more);
     if (nf < 8) return load_fail(lc, "node line has %d fields, at least 8 are needed", nf);
 
-    if (!name_ok(f[0], fl[0])) return load_fail(lc, "invalid node ID '%.*s'", (int)(fl[0] > 64 ? 64 : fl[0]), f[0]);
+    if (!bus_nodeid_valid(f[0], fl[0])) return load_fail(lc, "invalid node ID '%.*s'", (int)(fl[0] > 64 ? 64 : fl[0]), f[0]);
     cluster_node *n = cluster_lookup(f[0], fl[0]);
     if (n && !is_pending(lc, n)) return load_fail(lc, "node %.40s is listed twice", f[0]);
     if (!n) {

@@ -250,7 +250,7 @@ void cluster_set_master(cluster_node *replica, cluster_node *master)
 
 void cluster_set_node_as_master(cluster_node *n)
 {
-    if (n->flags & BUS_NODE_MASTER) return;
+    if ((n->flags & BUS_NODE_MASTER) && !(n->flags & BUS_NODE_SLAVE) && !n->master) return;
     if (n->master) {
         remove_replica(n->master, n);
         /* A promoted replica is a replica-migration target (§12). */

@@ -36,6 +36,7 @@ static const cmd_binding *const all_bindings[] = {
 static cmd_handler *handlers;   /* indexed by cmd_meta id */
 static cmd_stats *stats;
 static propagate_hook prop_hook;
+static int keys_signaled;   /* the handler signalled its changed keys itself */
 static long long propagated;
 static owned_cmd prop_override;
 static int has_override;
@@ -131,11 +132,29 @@ static void flag_exec_error(client *c)
     if (c->flags & CLIENT_MULTI) c->flags |= CLIENT_DIRTY_EXEC;
 }
 
+/* A command refused before running. A refused EXEC ends the transaction
+ * (Redis: "EXECABORT Transaction discarded because of: <reason>"). */
 static void reject(client *c, const cmd_meta *m, const char *msg)
 {
     if (m) stats[m->id].rejected++;
+    if (m && is_cmd(m, "exec")) {   /* even outside MULTI, as Redis */
+        multi_reset(c);
+        multi_unwatch_all(c);
+        reply_errorf(c, "EXECABORT Transaction discarded because of: %s", strncmp(msg, "ERR ", 4) ? msg : msg + 4);
+        return;
+    }
     flag_exec_error(c);
     reply_error(c, msg);
+}
+
+/* CLIENT PAUSE WRITE holds writes, and an EXEC whose queue has one. */
+static int is_write_like(client *c, const cmd_meta *m)
+{
+    if (m->flags & (CMD_F_WRITE | CMD_F_MAY_REPLICATE)) return 1;
+    if (is_cmd(m, "exec"))
+        for (int i = 0; i < c->mcount; i++)
+            if (c->mqueue[i].cmd->flags & (CMD_F_WRITE | CMD_F_MAY_REPLICATE)) return 1;
+    return 0;
 }
 
 int cmd_process(client *c)
@@ -164,9 +183,10 @@ int cmd_process(client *c)
     }
     c->cmd = m;
     if ((m->arity > 0 && c->argc != m->arity) || c->argc < -m->arity) {
-        stats[m->id].rejected++;
-        flag_exec_error(c);
-        reply_arity_err(c);
+        char msg[160], name[96];
+        snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s' command",
+                 cmd_fullname(m, name, sizeof(name)));
+        reject(c, m, msg);
         return 0;
     }
     if (cfg.requirepass && *cfg.requirepass && !(c->flags & CLIENT_AUTHENTICATED) &&
@@ -175,9 +195,10 @@ int cmd_process(client *c)
         return 0;
     }
     if ((c->flags & CLIENT_PUBSUB) && c->proto == 2 && !allowed_in_pubsub(m)) {
-        char msg[256];
+        char msg[256], name[96];
         snprintf(msg, sizeof(msg), "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
-                 "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", m->name);
+                 "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                 cmd_fullname(m, name, sizeof(name)));
         reject(c, m, msg);
         return 0;
     }
@@ -187,7 +208,12 @@ int cmd_process(client *c)
         cluster_node *n = cluster_get_node_by_query(c, m, c->argc, c->argv, c->argvlen, &slot, &code);
         if (code != REDIR_NONE) {
             stats[m->id].rejected++;
-            flag_exec_error(c);
+            if (is_cmd(m, "exec") && (c->flags & CLIENT_MULTI)) {
+                multi_reset(c);
+                multi_unwatch_all(c);
+            } else {
+                flag_exec_error(c);
+            }
             cluster_reply_redirect(c, n, slot, code);
             if (!(c->flags & CLIENT_MULTI) && !is_cmd(m, "asking")) c->flags &= ~CLIENT_ASKING;
             return 0;
@@ -214,7 +240,7 @@ int cmd_process(client *c)
         return 0;
     }
     if (srv.pause_end_ms > srv.now_ms && !(c->flags & CLIENT_EXECUTING) &&
-        (srv.pause_all || (m->flags & (CMD_F_WRITE | CMD_F_MAY_REPLICATE)))) {
+        (srv.pause_all || is_write_like(c, m))) {
         /* CLIENT PAUSE: hold the client; the cron resumes it. */
         client_own_argv(c, &c->owned);
         c->flags |= CLIENT_PAUSED;
@@ -245,6 +271,8 @@ static void signal_keys(client *c)
     if (r != refs) xfree(r);
 }
 
+void cmd_keys_signaled(client *c) { keys_signaled = 1; }
+
 void cmd_call(client *c)
 {
     const cmd_meta *m = c->cmd;
@@ -253,6 +281,8 @@ void cmd_call(client *c)
     client *prev = srv.current;
     srv.current = c;
     has_override = 0;
+    keys_signaled = 0;
+    c->lastcmd = m;
     long long t0 = mono_us();
     handlers[m->id](c);
     long long dur = mono_us() - t0;
@@ -265,10 +295,9 @@ void cmd_call(client *c)
         if (srv.stat.error_replies != errs0) st->failed++;
     }
     srv.stat.commands++;
-    c->lastcmd = m;
     if (srv.dirty != dirty0) {
         /* Only worth finding the keys when someone waits on or watches one. */
-        if (multi_watched_key_count() || blocking_key_count()) signal_keys(c);
+        if (!keys_signaled && (multi_watched_key_count() || blocking_key_count())) signal_keys(c);
         if (m->flags & CMD_F_WRITE || has_override) {
             propagated++;
             if (prop_hook) {

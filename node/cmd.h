@@ -46,5 +46,9 @@ void cmd_rewrite_propagated(client *c, int argc, const char **argv, const size_t
  * a lazily expired key). */
 void cmd_also_propagate(int dbid, int argc, const char **argv, const size_t *argvlen);
 long long cmd_propagated_count(void);
+/* A handler that called db_signal_modified for exactly the keys it
+ * changed (DEL of some missing keys...) tells the dispatcher not to
+ * signal all of the command's keys. */
+void cmd_keys_signaled(client *c);
 
 #endif

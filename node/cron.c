@@ -44,7 +44,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     server_update_clock();
     int hz = srv.hz > 0 ? srv.hz : 10;
     /* Redis gives active expiry 25% of each cron period. */
-    db_active_expire_cycle(1000000 / hz / 4);
+    if (!srv.active_expire_disabled) db_active_expire_cycle(1000000 / hz / 4);
     db_cron();
     close_idle_clients();
     resume_paused();

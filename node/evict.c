@@ -96,16 +96,18 @@ static size_t sample_round(int vol, kv **best, db **best_db, double *best_score)
     size_t total = 0;
     for (int i = 0; i < db_count(); i++) {
         db *d = db_get(i);
-        kvtable *t = vol ? d->expires : d->keys;
-        if (kvt_size(t) == 0) continue;
-        total += kvt_size(t);
-        int n = kvt_sample(t, pick, samples);
+        /* Keys through the db API (one table, or one per slot in cluster
+         * mode); TTLs live in the single expires table either way. */
+        size_t size = vol ? kvt_size(d->expires) : db_size(d);
+        if (size == 0) continue;
+        total += size;
+        int n = vol ? kvt_sample(d->expires, pick, samples) : db_sample_keys(d, pick, samples);
         for (int k = 0; k < n; k++) {
             kv *e = pick[k];
             long long when = -1;
             if (vol) {
                 when = (long long)(intptr_t)e->val;
-                e = kvt_find(d->keys, e->key, e->klen);
+                e = db_peek(d, e->key, e->klen);
                 if (!e) continue;
             }
             double s = score(d, e, when);
@@ -135,8 +137,15 @@ static int evict_one(void)
             /* Pathologically sparse: take any key of the first non-empty db. */
             for (int i = 0; i < db_count() && !best; i++) {
                 db *d = db_get(i);
-                kv *e = kvt_random(vol ? d->expires : d->keys);
-                if (e && vol) e = kvt_find(d->keys, e->key, e->klen);
+                kv *e = NULL;
+                if (vol) {
+                    e = kvt_random(d->expires);
+                    if (e) e = db_peek(d, e->key, e->klen);
+                } else if (db_size(d)) {
+                    db_iter it; /* first key of the walk: any key will do */
+                    db_iter_init(&it, d);
+                    e = db_iter_next(&it);
+                }
                 if (e) {
                     best = e;
                     best_db = d;

@@ -29,7 +29,14 @@ static int arg_db_index(client *c, int i, long long *out)
 static void del_generic(client *c)
 {
     long long n = 0;
-    for (int i = 1; i < c->argc; i++) n += db_delete(c->db, ARG(c, i), ARGLEN(c, i));
+    for (int i = 1; i < c->argc; i++) {
+        if (db_delete(c->db, ARG(c, i), ARGLEN(c, i))) {
+            db_signal_modified(c->db, ARG(c, i), ARGLEN(c, i));
+            n++;
+        }
+    }
+    /* Only the keys that existed changed: a WATCH on a missing one holds. */
+    cmd_keys_signaled(c);
     srv.dirty += n;
     reply_int(c, n);
 }
@@ -273,7 +280,7 @@ static void scan_cmd(client *c)
     scan_acc acc = {0};
     /* Like Redis: visit buckets until COUNT entries were seen or 10x
      * COUNT buckets were empty, so a sparse table still returns quickly. */
-    long long maxiter = count * 10;
+    long long maxiter = count > LLONG_MAX / 10 ? LLONG_MAX : count * 10;
     do {
         cursor = db_scan(c->db, cursor, scan_collect, &acc);
     } while (cursor && --maxiter && acc.n < count);

@@ -182,6 +182,7 @@ static void process_input(client *c)
     while (buf_unread(&c->qbuf) &&
            !(c->flags & (CLIENT_BLOCKED | CLIENT_PAUSED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP))) {
         size_t used;
+        c->parser.unauth = !(c->flags & CLIENT_AUTHENTICATED);
         int r = resp_parse(&c->parser, buf_rptr(&c->qbuf), buf_unread(&c->qbuf), &used);
         if (r == RESP_INCOMPLETE) break;
         if (r == RESP_PROTO_ERR) {

@@ -11,4 +11,5 @@ long long pubsub_publish_shard(const char *ch, size_t chlen, const char *msg, si
 void pubsub_client_freed(client *c);   /* drops all its subscriptions */
 size_t pubsub_channel_count(void);
 size_t pubsub_pattern_count(void);
+size_t pubsub_shard_channel_count(void);
 #endif

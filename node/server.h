@@ -39,6 +39,7 @@ struct server {
     int        blocked_clients;
     int        pubsub_clients;
     int        loading;
+    int        active_expire_disabled; /* DEBUG SET-ACTIVE-EXPIRE 0 */
     server_stats stat;
     int        listen_port;
     int        hz;

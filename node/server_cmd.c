@@ -523,6 +523,7 @@ static void debug_cmd(client *c)
         srv.dirty += added;
         reply_ok(c);
     } else if (c->argc == 3 && arg_is(ARG(c, 1), ARGLEN(c, 1), "SET-ACTIVE-EXPIRE")) {
+        srv.active_expire_disabled = !(ARGLEN(c, 2) == 1 && ARG(c, 2)[0] == '1');
         reply_ok(c);
     } else if (c->argc == 3 && arg_is(ARG(c, 1), ARGLEN(c, 1), "OBJECT")) {
         kv *e = db_lookup_write(c->db, ARG(c, 2), ARGLEN(c, 2));
@@ -540,7 +541,7 @@ static void debug_cmd(client *c)
             "SLEEP <seconds> -- block the server for a while.",
             "POPULATE <count> [<prefix>] [<size>] -- create count string keys prefix:N.",
             "OBJECT <key> -- low-level details of a key.",
-            "SET-ACTIVE-EXPIRE <0|1> -- accepted for compatibility.",
+            "SET-ACTIVE-EXPIRE <0|1> -- switch the active expiry cycle off or on.",
             "HELP -- this text.",
         };
         help_reply(c, l, 6);

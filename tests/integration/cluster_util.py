@@ -255,6 +255,12 @@ class ClusterNode(Server):
         return self.info().get("cluster_state")
 
     @property
+    def is_real_redis(self):
+        """The binary is redis-server (kind "redis", or SHOAL_NODE_BIN pointed at it to
+        self-check the tests): Shoal-only expectations do not apply."""
+        return os.path.basename(self.binary).startswith("redis-server")
+
+    @property
     def addr(self):
         return f"{HOST}:{self.port}"
 

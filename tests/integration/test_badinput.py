@@ -95,8 +95,6 @@ def test_protocol_errors_match_oracle(node, oracle, data, expect, closed):
     alive(node)
 
 
-@pytest.mark.xfail(reason="common/resp_parse.c caps the multibulk count at 1M; Redis 7.0 accepts up to "
-                          "INT_MAX (allocating lazily) — reported to the lead", strict=False)
 def test_big_multibulk_count_accepted(node, oracle):
     for data in (b"*1048577\r\n", b"*2147483647\r\n"):
         got_n, got_o = probe_many([node, oracle], data)
@@ -229,9 +227,6 @@ def test_many_connections_opened_and_dropped(node):
         time.sleep(0.05)
 
 
-@pytest.mark.xfail(reason="common/resp_parse.c / node/net.c: Redis 7.0 limits clients that still must "
-                          "AUTH to 10 arguments and 16 KiB bulks ('unauthenticated multibulk length' / "
-                          "'unauthenticated bulk length'); reported to the lead", strict=False)
 def test_unauthenticated_limits(node, oracle):
     admins = [node.raw(), oracle.raw()]
     for a in admins:

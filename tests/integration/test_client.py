@@ -76,8 +76,6 @@ def test_list_and_info(node, oracle):
     ])
 
 
-@pytest.mark.xfail(reason="node/cmd.c sets c->lastcmd after the handler runs, so the caller's own "
-                          "line shows its previous command (reported to the lead)", strict=False)
 def test_list_shows_current_command(node, oracle):
     for srv in (node, oracle):
         c = srv.raw()
@@ -198,8 +196,6 @@ def test_unpause_releases_held_writes(node):
     assert other.get("k") == b"v"
 
 
-@pytest.mark.xfail(reason="node/cmd.c: CLIENT PAUSE WRITE must also hold an EXEC whose queue contains "
-                          "writes, as Redis 7.0 does (reported to the lead)", strict=False)
 def test_pause_write_holds_exec_with_writes(node):
     admin, m = node.raw(), node.raw()
     m.call("MULTI")

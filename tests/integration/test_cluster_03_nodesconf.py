@@ -97,7 +97,7 @@ def test_locked_config_refuses_second_process(cluster, kind):  # noqa: F811
     assert read_conf(a) == text
 
 
-def _corrupt(kind, lines):
+def _corrupt(real_redis, lines):
     """Yields (description, new lines, 1-based bad line or None) variants of a valid file."""
     me = next(i for i, ln in enumerate(lines) if "myself" in ln)
     f = lines[me].split(" ")
@@ -107,7 +107,7 @@ def _corrupt(kind, lines):
     yield "short line", lines[:me + 1] + ["abc def"] + lines[me + 1:], me + 2
     yield "slot out of range", with_myself(" ".join(f[:8] + ["5-99999"])), me + 1
     yield "no myself line", with_myself(" ".join(f[:2] + ["master"] + f[3:])), None
-    if kind != "redis":  # 7.0.15 panics (and crashes) on an unknown flag
+    if not real_redis:  # 7.0.15 panics (and crashes) on an unknown flag
         yield "unknown flag", with_myself(" ".join(f[:2] + ["myself,master,bogus"] + f[3:])), me + 1
 
 
@@ -117,7 +117,7 @@ def test_corrupt_config_refuses_to_start(cluster, kind):  # noqa: F811
     a.ok("CLUSTER", "ADDSLOTSRANGE", 0, 99)
     a.stop()
     good = read_conf(a).splitlines()
-    for what, text, bad_line in _corrupt(kind, good):
+    for what, text, bad_line in _corrupt(a.is_real_redis, good):
         with open(a.nodes_conf_path(), "w") as f:
             f.write("\n".join(text) + "\n")
         mark = len(a.log())
@@ -125,7 +125,7 @@ def test_corrupt_config_refuses_to_start(cluster, kind):  # noqa: F811
         log = a.log()[mark:]
         assert rc is not None, f"{what}: still running after {EXIT_BOUND}s with a corrupt nodes.conf"
         assert rc != 0, f"{what}: exit status 0\n{log}"
-        if kind == "redis":
+        if a.is_real_redis:
             assert "corrupted cluster config file" in log, log
         else:
             assert rc > 0, f"{what}: killed by signal {-rc}\n{log}"

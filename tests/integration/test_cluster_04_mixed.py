@@ -8,7 +8,8 @@ SHOAL_CLUSTER_KINDS), cluster-node-timeout 2000:
   lists the same nodes, addresses, flags, epochs and slots;
 * redis-cli -c and redis-py's RedisCluster follow MOVED across the mix;
 * kill -9 of a node of either kind (a shoal node in the first mix, a redis node in the
-  second) is flagged FAIL by every survivor of both kinds within the bound;
+  second) is flagged FAIL by every survivor of both kinds within the bound; restarted,
+  it is accepted back (cluster_state:ok everywhere, same CLUSTER NODES on all);
 * the redis-server logs show no bus complaints (lines with "bad", "unknown", "Unknown",
   "length" — what 7.0 logs for malformed or unexpected bus messages).
 """
@@ -123,4 +124,12 @@ def test_mixed_cluster(cluster, kinds, victim):  # noqa: F811
     took = time.monotonic() - t0
     assert took > NODE_TIMEOUT / 1000 * 0.9, f"FAIL after {took:.2f}s, below the node timeout"
     wait_state(survivors, "fail", 3)
+
+    # Restarted from its nodes.conf, it is taken back by both kinds (FAIL cleared).
+    dead.restart()
+    assert dead.myid() == ids[victim]
+    wait_state(nodes, "ok", 2 * NODE_TIMEOUT / 1000 + 12)
+    wait_for(lambda: views_consistent(nodes, ids), 10, interval=0.1,
+             what="CLUSTER NODES consistent after the restart",
+             describe=lambda: describe_views(nodes))
     assert_quiet_redis_logs(nodes)

@@ -181,3 +181,26 @@ def test_lowering_maxmemory_evicts_in_background(node):
         assert time.monotonic() < deadline, "memory never went under the new maxmemory"
         time.sleep(0.05)
     assert 150 <= r.dbsize() <= 350
+
+
+@pytest.mark.node_args("--cluster-enabled", "yes")
+@pytest.mark.timeout_s(30)
+def test_eviction_in_cluster_mode(node):
+    """Cluster mode keeps one table per slot: eviction must sample those."""
+    r = node.client()
+    assert r.execute_command("CLUSTER", "ADDSLOTSRANGE", "0", "16383")
+    deadline = time.monotonic() + 10
+    while b"cluster_state:ok" not in r.execute_command("CLUSTER", "INFO"):
+        assert time.monotonic() < deadline, "cluster never reached state ok"
+        time.sleep(0.1)
+    for policy in ("allkeys-lru", "volatile-lru"):
+        r.flushall()
+        r.config_set("maxmemory", 0)
+        r.config_set("maxmemory-policy", policy)
+        fill(r, "k", 300, ttl=10000)
+        limit_to_now(r)
+        before = evicted(r)
+        fill(r, "n", 100)
+        assert evicted(r) - before >= 70, policy
+        if policy.startswith("volatile"):
+            assert survivors(r, "n", 100) == 100   # no TTL: never evicted

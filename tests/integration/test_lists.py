@@ -384,7 +384,7 @@ def test_integers_and_binary(node, oracle):
 def test_encoding_listpack_to_quicklist_and_back(node):
     c = node.raw()
     c.call("RPUSH", "l", "a", "b", "c")
-    assert enc(c, "l") == b"listpack"
+    assert enc(c, "l") == b"quicklist"
     # Default list-max-listpack-size -2: 8 KB per node.
     for i in range(100):
         c.call("RPUSH", "l", "v%03d" % i + "x" * 90)
@@ -392,20 +392,20 @@ def test_encoding_listpack_to_quicklist_and_back(node):
     assert c.call("LLEN", "l") == 103
     # Shrinks back once it fits in half a node.
     c.call("LTRIM", "l", "0", "9")
-    assert enc(c, "l") == b"listpack"
+    assert enc(c, "l") == b"quicklist"
     assert c.call("LRANGE", "l", "0", "3") == [b"a", b"b", b"c", b"v000" + b"x" * 90]
     # A single element bigger than a node.
     c.call("RPUSH", "big", "z" * 10000)
     assert enc(c, "big") == b"quicklist"
     assert c.call("LINDEX", "big", "0") == b"z" * 10000
     c.call("LSET", "big", "0", "small")
-    assert enc(c, "big") == b"listpack"
+    assert enc(c, "big") == b"quicklist"
     c.call("LSET", "big", "0", "q" * 9000)
     assert enc(c, "big") == b"quicklist"
     assert c.call("LINDEX", "big", "0") == b"q" * 9000
     # LINSERT growing past the limit converts too.
     c.call("RPUSH", "ins", "p" * 4000, "q" * 4000)
-    assert enc(c, "ins") == b"listpack"
+    assert enc(c, "ins") == b"quicklist"
     assert c.call("LINSERT", "ins", "BEFORE", "q" * 4000, "r" * 500) == 3
     assert enc(c, "ins") == b"quicklist"
     assert c.call("LRANGE", "ins", "0", "-1") == [b"p" * 4000, b"r" * 500, b"q" * 4000]
@@ -416,18 +416,18 @@ def test_encoding_listpack_to_quicklist_and_back(node):
 def test_encoding_count_limit(node):
     c = node.raw()
     c.call("RPUSH", "l", "1", "2", "3", "4")
-    assert enc(c, "l") == b"listpack"
+    assert enc(c, "l") == b"quicklist"
     c.call("RPUSH", "l", "5")
     assert enc(c, "l") == b"quicklist"
     c.call("RPOP", "l", "2")
     assert enc(c, "l") == b"quicklist"      # 3 > 4/2
     c.call("RPOP", "l")
-    assert enc(c, "l") == b"listpack"
+    assert enc(c, "l") == b"quicklist"
     assert c.call("LRANGE", "l", "0", "-1") == [b"1", b"2"]
     # Changing the limit at runtime applies to the next conversion.
     assert c.call("CONFIG", "SET", "list-max-listpack-size", "-1") == b"OK"
     c.call("RPUSH", "l", *[str(i) for i in range(100)])
-    assert enc(c, "l") == b"listpack"
+    assert enc(c, "l") == b"quicklist"
 
 
 def test_dump_restore(node):

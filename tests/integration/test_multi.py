@@ -50,9 +50,6 @@ def test_errors_outside_and_nested(node, oracle):
     ])
 
 
-@pytest.mark.xfail(reason="node/cmd.c: a rejected EXEC (wrong arity, NOAUTH, subscriber context) must "
-                          "reply 'EXECABORT Transaction discarded because of: <error>' and discard the "
-                          "transaction, as Redis 7.0 does (reported to the lead)", strict=False)
 def test_rejected_exec_aborts(node, oracle):
     run_both(node, oracle, [
         ("EXEC", "x"),
@@ -181,9 +178,6 @@ def test_client_killed_during_multi(node):
     assert r.ping()
 
 
-@pytest.mark.xfail(reason="node/cmd.c signals every key argument of a write that changed anything, so "
-                          "'DEL existing missing' invalidates WATCHers of 'missing'; Redis signals only "
-                          "keys actually deleted (needs a dispatcher hook, reported to the lead)", strict=False)
 def test_del_signals_only_deleted_keys(node, oracle):
     run_both(node, oracle, [
         ("SET", "a", "1"),

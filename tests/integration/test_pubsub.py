@@ -106,8 +106,6 @@ def test_subscriber_context_resp2(node, oracle):
     same(c, ("GET", "k"))
 
 
-@pytest.mark.xfail(reason="node/cmd.c names a subcommand by its short name ('id') in this error; "
-                          "Redis uses the full name 'client|id' (reported to the lead)", strict=False)
 def test_subscriber_context_subcommand_name(node, oracle):
     c = pair(node, oracle)
     same(c, ("SUBSCRIBE", "ch"))
@@ -192,9 +190,10 @@ def test_subscribe_inside_multi(node, oracle):
     same(c, ("PING",))
 
 
-@pytest.mark.node_args("--client-output-buffer-limit", "pubsub 64kb 32kb 1")
+@pytest.mark.fresh_node
 @pytest.mark.timeout_s(30)
 def test_slow_subscriber_disconnected(node):
+    assert node.raw().call("CONFIG", "SET", "client-output-buffer-limit", "pubsub 64kb 32kb 1") == b"OK"
     sub = node.raw()
     sub.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sub.call("SUBSCRIBE", "flood")
