@@ -18,7 +18,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=$(B)/san/%)
 SANFLAGS   := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all deps run test unit unit-san integration bench memcheck fuzz fuzz-resp fuzz-bus clean
+.PHONY: all deps run run-node test unit unit-san integration bench memcheck cluster-figures fuzz fuzz-resp fuzz-bus clean
 all: bin/shoal-node
 
 $(B)/rel/%.o: %.c
@@ -65,10 +65,20 @@ test: deps
 	$(MAKE) unit-san
 	$(MAKE) integration
 
+# A local 3-master cluster from configs/cluster (Ctrl-C stops it).
 run: deps
+	$(MAKE) all
+	@bash tools/run_cluster.sh
+
+# One standalone node from configs/node.yaml.
+run-node: deps
 	$(MAKE) all
 	@echo "Starting shoal-node on 127.0.0.1:7000 (Ctrl-C to stop). Connect with: redis-cli -p 7000"
 	./bin/shoal-node configs/node.yaml
+
+cluster-figures: deps
+	$(MAKE) all
+	/usr/bin/python3 tools/cluster_figures.py
 
 bench: deps
 	$(MAKE) all

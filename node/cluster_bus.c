@@ -180,8 +180,10 @@ static void attach_inbound(cluster_link *l, cluster_node *n)
 {
     if (l->node == n) return;
     if (l->node && l->node->inbound_link == l) l->node->inbound_link = NULL;
-    /* A reconnecting peer may have a newer link than the one we know:
-     * the old one is left to die on its own, as Redis does. */
+    /* A reconnecting peer may open a new link before we see the old one
+     * close: the old one is left to die on its own, as Redis does, but
+     * forgets the node so it never points to a freed one. */
+    if (n->inbound_link && n->inbound_link != l) n->inbound_link->node = NULL;
     n->inbound_link = l;
     l->node = n;
 }

@@ -534,11 +534,27 @@ void cluster_do_before_sleep(void)
 
 /* ---- start-up --------------------------------------------------------------------- */
 
-/* Header ports (§3): announced values win over the listening ones. */
+/* Header ports (§3): announced values win over the listening ones. The
+ * IP follows cluster-announce-ip when it changes (set: use it; unset:
+ * forget ours so the next MEET teaches it again), as Redis's cron does. */
 void cluster_update_myself_announced(void)
 {
+    static char *prev_ip;
     cluster_node *me = cluster->myself;
     if (!me) return;
+    const char *ip = cfg.cluster_announce_ip && *cfg.cluster_announce_ip ? cfg.cluster_announce_ip : NULL;
+    if ((ip == NULL) != (prev_ip == NULL) || (ip && strcmp(ip, prev_ip) != 0)) {
+        xfree(prev_ip);
+        prev_ip = ip ? xstrdup(ip) : NULL;
+        if (ip) {
+            size_t n = strnlen(ip, BUS_IPLEN - 1);
+            memcpy(me->ip, ip, n);
+            me->ip[n] = '\0';
+        } else {
+            me->ip[0] = '\0';
+        }
+        cluster_todo(CLUSTER_TODO_SAVE_CONFIG);
+    }
     me->port = (int)(cfg.cluster_announce_port ? cfg.cluster_announce_port : cfg.port);
     me->cport = (int)(cfg.cluster_announce_bus_port ? cfg.cluster_announce_bus_port : config_cluster_bus_port());
     me->pport = 0;

@@ -338,6 +338,15 @@ def test_mixed_cluster_reaches_ok(node_factory):
         links = c.call("CLUSTER", "LINKS")
     dirs = sorted((dict(zip(l[0::2], l[1::2]))[b"direction"]) for l in links)
     assert dirs == [b"from", b"from", b"to", b"to"]
+    # PUBLISH crosses the bus both ways (§20).
+    for pub, sub in ((servers[1], servers[0]), (servers[0], servers[1]), (servers[2], servers[0])):
+        p = sub.client().pubsub()
+        p.subscribe("bus-chan")
+        assert p.get_message(timeout=2)["type"] == "subscribe"
+        assert pub.client().publish("bus-chan", f"from-{pub.kind}") == 0   # no local subscriber
+        m = p.get_message(timeout=3)
+        assert m and m["type"] == "message" and m["data"] == f"from-{pub.kind}".encode(), m
+        p.close()
     assert_clean_redis_logs(servers)
 
 
