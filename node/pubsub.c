@@ -10,6 +10,7 @@
 #include "mem.h"
 #include "reply.h"
 #include "server.h"
+#include "slot.h"
 #include "util.h"
 #include <string.h>
 
@@ -178,6 +179,31 @@ long long pubsub_publish(const char *ch, size_t chlen, const char *msg, size_t m
 long long pubsub_publish_shard(const char *ch, size_t chlen, const char *msg, size_t msglen)
 {
     return publish_kind(PS_SHARD, ch, chlen, msg, msglen);
+}
+
+/* Cluster mode: this shard lost `slot`; its shard-channel subscribers are
+ * told "sunsubscribe", as Redis does, and follow the slot elsewhere. */
+void pubsub_drop_shard_channels_in_slot(int slot)
+{
+    if (!subs[PS_SHARD]) return;
+    for (;;) {
+        kv *found = NULL;
+        kvt_iter it;
+        kvt_iter_init(&it, subs[PS_SHARD]);
+        for (kv *e; (e = kvt_iter_next(&it));)
+            if (key_hash_slot(e->key, e->klen) == slot) { found = e; break; }
+        if (!found) return;
+        char *name = xmemdup(found->key, found->klen);
+        size_t nlen = found->klen;
+        clist *l = found->val;
+        while (l && l->n) {
+            client *c = l->v[0];
+            unsubscribe(c, PS_SHARD, name, nlen, 1);
+            kv *again = kvt_find(subs[PS_SHARD], name, nlen);
+            l = again ? again->val : NULL;
+        }
+        xfree(name);
+    }
 }
 
 size_t pubsub_channel_count(void) { return subs[PS_CHANNEL] ? kvt_size(subs[PS_CHANNEL]) : 0; }

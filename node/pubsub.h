@@ -12,4 +12,5 @@ void pubsub_client_freed(client *c);   /* drops all its subscriptions */
 size_t pubsub_channel_count(void);
 size_t pubsub_pattern_count(void);
 size_t pubsub_shard_channel_count(void);
+void pubsub_drop_shard_channels_in_slot(int slot);
 #endif

@@ -84,7 +84,13 @@ TEST(errors)
     size_t used;
     CHECK_EQ_INT(parse_all(&p, "*abc\r\n", 6, &used), RESP_PROTO_ERR);
     CHECK(strcmp(p.err, "Protocol error: invalid multibulk length") == 0);
-    CHECK_EQ_INT(parse_all(&p, "*99999999\r\n", 11, &used), RESP_PROTO_ERR);
+    CHECK_EQ_INT(parse_all(&p, "*2147483648\r\n", 13, &used), RESP_PROTO_ERR);
+    /* A huge but valid count allocates nothing up front. */
+    CHECK_EQ_INT(parse_all(&p, "*99999999\r\n", 11, &used), RESP_INCOMPLETE);
+    p.unauth = 1;
+    CHECK_EQ_INT(parse_all(&p, "*11\r\n", 5, &used), RESP_PROTO_ERR);
+    CHECK(strcmp(p.err, "Protocol error: unauthenticated multibulk length") == 0);
+    p.unauth = 0;
     CHECK_EQ_INT(parse_all(&p, "*1\r\n+x\r\n", 8, &used), RESP_PROTO_ERR);
     CHECK(strcmp(p.err, "Protocol error: expected '$', got '+'") == 0);
     CHECK_EQ_INT(parse_all(&p, "*1\r\n$101\r\n", 10, &used), RESP_PROTO_ERR);
