@@ -59,11 +59,12 @@ $(B)/tools/busprobe: $(BUSPROBE_SRC) common/busproto.h common/mem.h common/buf.h
 integration: bin/shoal-node $(B)/tools/busprobe
 	/usr/bin/python3 -m pytest -q tests/integration
 
+# The integration run comes last so pytest's summary is the final line.
 test: deps
-	$(MAKE) all
-	$(MAKE) unit
-	$(MAKE) unit-san
-	$(MAKE) integration
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory unit-san
+	@$(MAKE) --no-print-directory integration
 
 # A local 3-master cluster from configs/cluster (Ctrl-C stops it).
 run: deps
