@@ -593,7 +593,8 @@ def test_cluster_slots_bootstrap_and_fallback(topowatch_bin):
     w = Watch(topowatch_bin, [f"{HOST}:{fake_port}"], "--fallback-ms", 1000,
               "--redis-timeout-ms", 500)
     try:
-        m = wait_for(lambda: w.latest(), 10, what="bootstrap map", describe=lambda: describe_watch(w))
+        wait_for(lambda: w.latest(), 10, what="bootstrap map", describe=lambda: describe_watch(w))
+        m = w.maps()[0]
         assert m["source"] == "bootstrap"
         assert m["ranges"] == [[0, 8191, a], [8192, 16383, b]]
         byid = {n["id"]: n for n in m["nodes"]}
@@ -606,9 +607,12 @@ def test_cluster_slots_bootstrap_and_fallback(topowatch_bin):
         wait_for(lambda: all("noreply" in n["flags"] for n in w.latest()["nodes"]), 10,
                  what="unreachable bus ports flagged noreply", describe=lambda: describe_watch(w))
         fake.slots = [[0, 16383, [HOST, p2, b, []]]]
-        m = wait_for(lambda: (x := w.latest()) and x["ranges"] == [[0, 16383, b]] and x, 10,
-                     what="fallback bootstrap follows the change", describe=lambda: describe_watch(w))
+        wait_for(lambda: w.latest()["ranges"] == [[0, 16383, b]], 10,
+                 what="fallback bootstrap follows the change", describe=lambda: describe_watch(w))
+        m = next(x for x in w.maps() if x["ranges"] == [[0, 16383, b]])
         assert m["source"] == "bootstrap"
+        # a and r are gone from the cluster's answer: no claim left, still known.
+        assert {n["id"] for n in m["nodes"]} == {a, b, r}
     finally:
         stats = w.stop()
         fake.close()
