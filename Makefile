@@ -9,6 +9,7 @@ LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 
 COMMON_SRC := $(wildcard common/*.c)
 NODE_SRC   := $(filter-out node/main.c,$(wildcard node/*.c))
+PROXY_SRC  := $(filter-out proxy/main.c,$(wildcard proxy/*.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
 B := build
@@ -56,7 +57,13 @@ $(B)/tools/busprobe: $(BUSPROBE_SRC) common/busproto.h common/mem.h common/buf.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $(BUSPROBE_SRC)
 
-integration: bin/shoal-node $(B)/tools/busprobe
+TOPOWATCH_SRC := tests/tools/topowatch.c proxy/topology.c common/slotmap.c common/busproto.c \
+                 common/mem.c common/buf.c common/util.c common/log.c
+$(B)/tools/topowatch: $(TOPOWATCH_SRC) proxy/topology.h common/slotmap.h common/busproto.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iproxy -o $@ $(TOPOWATCH_SRC) $(LDLIBS)
+
+integration: bin/shoal-node $(B)/tools/busprobe $(B)/tools/topowatch
 	/usr/bin/python3 -m pytest -q tests/integration
 
 # The integration run comes last so pytest's summary is the final line.

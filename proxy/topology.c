@@ -887,21 +887,24 @@ static void bootstrap_apply(topology *t, const boot_info *bi)
     }
 }
 
-/* Synchronous, bounded: seeds first, then a few known nodes. Blocks the
- * observer loop for at most about (seeds + 3) x redis_timeout_ms. */
+/* Synchronous, bounded: seeds first, then a few known nodes; no new address
+ * is tried after 2 x redis_timeout_ms, so the observer loop is blocked for
+ * at most that plus one attempt (connect + two commands). */
 static int bootstrap(topology *t, const char *why)
 {
     long long start = now_ms();
     t->last_bootstrap_try_ms = start;
     boot_info bi = { 0 };
     const char *src = NULL;
-    char host[SLOTMAP_IPLEN + 256];
+    char host[sizeof(t->seeds[0].host)];
     int ok = 0;
     int n_try = t->n_seeds + TOPO_BOOTSTRAP_EXTRA;
     for (int i = 0, extra = 0; i < n_try && !ok; i++) {
+        /* Budget: no new attempt once two timeouts' worth have gone by. */
+        if (i > 0 && now_ms() - start > 2LL * t->cfg.redis_timeout_ms) break;
         uint16_t port;
         if (i < t->n_seeds) {
-            copy_fixed(host, t->seeds[i].host, sizeof(host));
+            snprintf(host, sizeof(host), "%s", t->seeds[i].host);
             port = t->seeds[i].port;
         } else {
             /* Known nodes, starting at a rotating offset so repeated
@@ -909,7 +912,7 @@ static int bootstrap(topology *t, const char *why)
             if (t->n_by_id == 0) break;
             tnode *n = t->by_id[(int)((start / 1000 + extra++) % t->n_by_id)];
             if (!n->ip[0] || !n->port) continue;
-            copy_fixed(host, n->ip, sizeof(host));
+            snprintf(host, sizeof(host), "%s", n->ip);
             port = n->port;
         }
         bi.count = 0;

@@ -26,6 +26,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -116,8 +117,8 @@ class Watch:
     """topowatch in the background; a thread collects its JSON lines."""
 
     def __init__(self, binary, seeds, *args, seconds=600):
-        self.err_path = tempfile.mktemp(prefix="topowatch-", suffix=".log")
-        self.err = open(self.err_path, "wb")
+        fd, self.err_path = tempfile.mkstemp(prefix="topowatch-", suffix=".log")
+        self.err = os.fdopen(fd, "wb")
         argv = [binary, "--seconds", str(seconds), "--verbose", *map(str, args), *seeds]
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self.err,
                                      stdin=subprocess.DEVNULL)
@@ -627,3 +628,173 @@ def test_bad_seed_rejected(topowatch_bin):
         r = subprocess.run([topowatch_bin, "--seconds", "1", bad], capture_output=True,
                            text=True, timeout=10)
         assert r.returncode == 2 and "bad seed" in r.stderr, (bad, r.stderr)
+
+
+# ---------------------------------------------------------------------------
+# Bus paths against fake bus nodes (PONGs encoded here, independently of busproto)
+
+HDR_FMT = ">4sIHHHHQQQ40s2048s40s46sH30sHHHB3s"   # 2256 bytes, bus-protocol.md §3
+GOSSIP_FMT = ">40sII46sHHHHH"                      # 104 bytes, §5.1
+F_MASTER, F_SLAVE, F_PFAIL, F_FAIL = 1, 2, 4, 8
+
+
+def _bitmap(ranges):
+    bm = bytearray(2048)
+    for a, b in ranges:
+        for s in range(a, b + 1):
+            bm[s >> 3] |= 1 << (s & 7)
+    return bytes(bm)
+
+
+def encode_pong(sender, port, cport, epoch, slots=(), slaveof=None, gossip=(), current_epoch=0):
+    body = b"".join(struct.pack(GOSSIP_FMT, g["id"].encode(), 0, int(time.time()),
+                                HOST.encode(), g["port"], g["port"] + 10000, g["flags"], 0, 0)
+                    for g in gossip)
+    hdr = struct.pack(HDR_FMT, b"RCmb", 2256 + len(body), 1, port, 1, len(gossip),
+                      max(current_epoch, epoch), epoch, 0, sender.encode(), _bitmap(slots),
+                      (slaveof or "").encode(), b"", 0, b"", 0, cport,
+                      (F_SLAVE if slaveof else F_MASTER) | 16, 0, b"\0\0\0")
+    return hdr + body
+
+
+class FakeBusNode:
+    """Listens on a bus port; answers every PING with whatever self.pong() returns and
+    records the PINGs' headers."""
+
+    def __init__(self, port, **pong):
+        self.port, self.pong_args, self.pings = port, pong, []
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((HOST, port + 10000))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.stopping = False
+        self.conns = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def pong(self):
+        return encode_pong(port=self.port, cport=self.port + 10000, **self.pong_args)
+
+    def _serve(self):
+        while not self.stopping:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.conns.append(c)
+            threading.Thread(target=self._client, args=(c,), daemon=True).start()
+
+    def _client(self, c):
+        c.settimeout(10)
+        try:
+            while not self.stopping:
+                head = c.recv(8, socket.MSG_WAITALL)
+                if len(head) < 8:
+                    return
+                totlen = struct.unpack(">I", head[4:8])[0]
+                rest = c.recv(totlen - 8, socket.MSG_WAITALL)
+                f = struct.unpack(HDR_FMT, head + rest[:2248])
+                self.pings.append({"totlen": f[1], "type": f[4], "port": f[3], "count": f[5],
+                                   "current_epoch": f[6], "config_epoch": f[7],
+                                   "sender": f[9].decode(), "slots": f[10] != bytes(2048),
+                                   "cport": f[16], "flags": f[17]})
+                c.sendall(self.pong())
+        except OSError:
+            return
+
+    def close(self):
+        self.stopping = True
+        self.thread.join(2)
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+@pytest.mark.timeout_s(60)
+def test_fake_bus_identity_gossip_and_epochs(topowatch_bin):
+    px, py = free_ports(2)
+    idx, idy, idz = "1" * 40, "2" * 40, "3" * 40
+    y = FakeBusNode(py, sender=idy, epoch=5, slots=[(0, 99)])
+    x = FakeBusNode(px, sender=idx, epoch=1, slots=[(0, 16383)],
+                    gossip=[{"id": idy, "port": py, "flags": F_MASTER}])
+    # Bootstrap is impossible (port 1): everything below comes over the bus.
+    w = Watch(topowatch_bin, [f"{HOST}:1@{px + 10000}"], "--forget-ms", 60000)
+    try:
+        # y learned from x's gossip; y's higher configEpoch wins slots 0-99.
+        m = wait_for(lambda: (v := w.latest()) and len(v["nodes"]) == 2 and
+                     v["ranges"] == [[0, 99, idy], [100, 16383, idx]] and v, 10,
+                     what="map from gossip and the epoch rule", describe=lambda: describe_watch(w))
+        byid = {n["id"]: n for n in m["nodes"]}
+        assert (byid[idy]["port"], byid[idy]["cport"], byid[idy]["epoch"]) == (py, py + 10000, 5)
+        assert m["current_epoch"] == 5
+
+        # x's gossip flags y as failed.
+        x.pong_args["gossip"] = [{"id": idy, "port": py, "flags": F_MASTER | F_FAIL}]
+        wait_for(lambda: "fail" in {n["id"]: n for n in w.latest()["nodes"]}[idy]["flags"], 5,
+                 what="gossiped FAIL flag", describe=lambda: describe_watch(w))
+
+        # y's address now answers with another ID (restarted with a new identity) as a
+        # replica of x: z takes the address, y keeps its last claim but loses its address.
+        y.pong_args = dict(sender=idz, epoch=1, slaveof=idx)
+        m = wait_for(lambda: (v := w.latest()) and len(v["nodes"]) == 3 and v, 5,
+                     what="new identity at y's address", describe=lambda: describe_watch(w))
+        byid = {n["id"]: n for n in m["nodes"]}
+        assert (byid[idz]["port"], byid[idz]["role"], byid[idz]["master"]) == (py, "replica", idx)
+        assert byid[idx]["replicas"] == [idz]
+        assert byid[idy]["ip"] == "" and "noreply" in byid[idy]["flags"]
+        assert m["ranges"] == [[0, 99, idy], [100, 16383, idx]]
+
+        # x bumps its epoch above y's stale claim and takes everything.
+        x.pong_args.update(epoch=9, gossip=[])
+        wait_for(lambda: w.latest()["ranges"] == [[0, 16383, idx]], 5,
+                 what="higher epoch takes the slots", describe=lambda: describe_watch(w))
+    finally:
+        stats = w.stop()
+        x.close()
+        y.close()
+    # What the nodes received: only our PINGs, as an unknown sender with nothing to offer.
+    pings = x.pings + y.pings
+    assert pings and stats["pongs_received"] > 0 and stats["decode_errors"] == 0
+    for p in pings:
+        assert p == {"totlen": 2256, "type": 0, "port": 0, "count": 0, "current_epoch": 0,
+                     "config_epoch": 0, "sender": w.observer_id, "slots": False, "cport": 0,
+                     "flags": 0}, p
+
+
+@pytest.mark.timeout_s(30)
+def test_fake_bus_garbage_drops_link(topowatch_bin):
+    (px,) = free_ports(1)
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((HOST, px + 10000))
+    srv.listen(8)
+    srv.settimeout(0.2)
+    stop = threading.Event()
+    accepted = []
+
+    def serve():
+        while not stop.is_set():
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                continue
+            accepted.append(c)
+            try:
+                c.sendall(b"-ERR this is not a cluster bus\r\n")
+            except OSError:
+                pass
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    w = Watch(topowatch_bin, [f"{HOST}:1@{px + 10000}"], "--fallback-ms", 60000)
+    try:
+        wait_for(lambda: len(accepted) >= 3, 10, what="reconnects after bad frames",
+                 describe=lambda: describe_watch(w))
+    finally:
+        stats = w.stop()
+        stop.set()
+        th.join(2)
+        for c in accepted:
+            c.close()
+        srv.close()
+    assert stats["frame_errors"] >= 2 and stats["pongs_received"] == 0 and stats["publishes"] == 0

@@ -127,7 +127,7 @@ static void usage(void)
 
 static int num_arg(const char *s)
 {
-    long long v;
+    long long v = 0;
     if (!s || !str_to_ll(s, strlen(s), &v) || v < 0 || v > 86400000) usage();
     return (int)v;
 }
@@ -176,6 +176,7 @@ int main(int argc, char **argv)
     topology *t = topology_new(&cfg, err, sizeof(err));
     if (!t) {
         fprintf(stderr, "topowatch: %s\n", err);
+        xfree(seeds);
         return 2;
     }
     struct sigaction sa;
