@@ -100,6 +100,7 @@ typedef struct proxy_client {
 #define CL_CLOSE_AFTER 0x04   /* close once wbuf is written */
 #define CL_PAUSED      0x08   /* reading stopped: too many pending requests */
 #define CL_CLOSING     0x10   /* on w->closing */
+#define CL_NOREAD      0x20   /* QUIT or protocol error: read nothing more */
 
 /* Takes over an accepted, non-blocking socket. */
 void client_new(proxy_worker *w, int fd);

@@ -168,7 +168,10 @@ void proxy_client_on_close(proxy_client *c, proxy_client_close_fn *fn, void *arg
 /* Out-of-band bytes (pub/sub messages) for the client, delivered after every
  * reply to requests it sent before this call. */
 void proxy_client_push(proxy_client *c, const char *bytes, size_t len);
-/* Counters CLIENT LIST shows (sub=, psub=, ssub=, multi=); -1 leaves one as is. */
+/* Counters CLIENT LIST shows (sub=, psub=, ssub=, multi=: -1 when not in
+ * MULTI, else the number of queued commands); PROXY_KEEP leaves one as is.
+ * sub/psub/ssub > 0 also selects the pubsub output-buffer limit. */
+#define PROXY_KEEP (-2)
 void proxy_client_set_modes(proxy_client *c, int sub, int psub, int ssub, int multi);
 
 /* ---- Leases: dedicated backend connections ------------------------------- */

@@ -72,6 +72,7 @@ struct proxy_worker {
     /* backends */
     be_node *nodes;                /* every node this worker talked to */
     backend *dirty_be;             /* to flush at the end of the iteration */
+    backend *all_be;               /* every connection, leases included */
     /* clients */
     proxy_client *dirty_cl;        /* to flush at the end of the iteration */
     proxy_client *closing;         /* to free at the end of the iteration */
@@ -81,10 +82,13 @@ struct proxy_worker {
     /* requests */
     proxy_req *free_reqs;          /* pool */
     int n_free_reqs;
-    proxy_req *retry_head;         /* waiting to be re-routed */
+    proxy_req *retry_head, *retry_tail; /* waiting to be re-routed, in order */
     struct event *retry_ev;
     long long retry_armed_us;      /* when retry_ev fires, 0 if not armed */
-    proxy_req *deferred;           /* completions to run after this iteration */
+    proxy_req *deferred, *deferred_tail; /* completions to run after this iteration */
+    buf_t scratch;                 /* re-encoded inline commands etc. */
+    int stop;
+    int cron_ticks;
     struct event *cron_ev;
     long long now_us;              /* monotonic, refreshed per callback batch */
     unsigned rr;                   /* round robin for ANY routes and replicas */

@@ -39,7 +39,7 @@ from redis.crc import key_slot
 
 from conftest import (HOST, RawConn, RespError, Server, ServerStartError, _crash_message,
                       _register, fmt_raw)
-from cluster_util import (ClusterFactory, ClusterNode, NodeLine, describe_views,  # noqa: F401
+from cluster_util import (ClusterFactory, ClusterNode, describe_views,  # noqa: F401
                           myself_of, parse_cluster_nodes, redis_cli, wait_for, wait_state)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -356,6 +356,7 @@ class Proxy(Server):
         self.seeds = list(seeds)
         self.password = password
         self.threads = threads or PROXY_THREADS
+        self.need_routable = True  # wait_ready also waits until every probe key routes
         self.routable_keys = [key_in_slot(s, "probe") for s in range(0, SLOTS, 1024)] + \
             [key_in_slot(SLOTS - 1, "probe")]
 
@@ -402,6 +403,8 @@ class Proxy(Server):
                     r = c.cmd("PING", timeout=1.0)
                     if r.raw != b"+PONG\r\n":
                         last = f"PING replied {fmt_raw(r.raw)}"
+                    elif not self.need_routable:
+                        return
                     else:
                         bad = None
                         for k in self.routable_keys:
@@ -446,9 +449,10 @@ class ProxyFactory:
         self.made = []
 
     def start(self, cluster, *args, password=None, threads=None, seeds=None, config=None,
-              timeout=15.0):
+              timeout=15.0, routable=True):
         p = Proxy(seeds or cluster.seeds(), args=args, password=password, threads=threads,
                   name=f"shoal-proxy-{len(self.made) + 1}", config=config)
+        p.need_routable = routable
         self.made.append(p)
         _register(self.request, p)
         err = None
@@ -606,9 +610,34 @@ def verify_keys_direct(cluster, expected):
 
 
 def bulk(s):
-    """RESP bulk string bytes for s."""
+    """RESP bulk string bytes for s (None: the RESP2 null bulk)."""
+    if s is None:
+        return b"$-1\r\n"
     b = s if isinstance(s, bytes) else str(s).encode()
     return b"$%d\r\n%s\r\n" % (len(b), b)
+
+
+def resp(*items, kind="*"):
+    """RESP aggregate bytes: str/bytes -> bulk, int -> integer, None -> null bulk,
+    bytes starting with a type byte and ending in CRLF can be passed pre-encoded via Raw."""
+    out = [b"%s%d\r\n" % (kind.encode(), len(items))]
+    for x in items:
+        if isinstance(x, Raw):
+            out.append(x.data)
+        elif isinstance(x, bool):
+            raise TypeError("use Raw for booleans")
+        elif isinstance(x, int):
+            out.append(b":%d\r\n" % x)
+        else:
+            out.append(bulk(x))
+    return b"".join(out)
+
+
+class Raw:
+    """Pre-encoded RESP bytes for resp()."""
+
+    def __init__(self, data):
+        self.data = data
 
 
 def deadline_after(seconds):
