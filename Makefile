@@ -15,6 +15,7 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 B := build
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/rel/%.o)
 NODE_OBJ   := $(NODE_SRC:%.c=$(B)/rel/%.o)
+PROXY_OBJ  := $(PROXY_SRC:%.c=$(B)/rel/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=$(B)/san/%)
 SANFLAGS   := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -31,6 +32,10 @@ $(B)/san/obj/%.o: %.c
 	$(CC) $(CFLAGS) $(SANFLAGS) -MMD -MP -c $< -o $@
 
 bin/shoal-node: $(B)/rel/node/main.o $(NODE_OBJ) $(COMMON_OBJ)
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+bin/shoal-proxy: $(B)/rel/proxy/main.o $(PROXY_OBJ) $(COMMON_OBJ)
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -30,6 +30,7 @@
 enum { BE_DOWN = 0, BE_CONNECTING, BE_UP };
 
 struct be_node {
+    proxy_worker *w;
     char ip[SLOTMAP_IPLEN + 1];
     int port;
     char addr[SLOTMAP_IPLEN + 8];          /* "ip:port" */
@@ -53,6 +54,8 @@ struct backend {
     int ever_up;                           /* this connection got connected */
     int in_read;                           /* inside the read callback */
     int close_pending;                     /* closed while in_read */
+    int quiet;                             /* closing on purpose: no log, no refresh */
+    int lease_tried;                       /* a lease connects once, never again */
     char close_why[128];
     buf_t wbuf;                            /* p[0] is stream offset wbase */
     uint64_t wbase;

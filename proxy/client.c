@@ -370,6 +370,17 @@ static void handle_command(proxy_client *c, const char *raw, size_t rawlen)
         if (c->hook(r, &cmd, c->hook_arg)) return;
     }
     /* Redis's order: existence, arity, then authentication. */
+    if (!top && arg_is(argv[0], lens[0], "proxy")) {
+        if (!c->authed) {
+            local_error(c, r, NULL, "NOAUTH Authentication required.", 0);
+            return;
+        }
+        buf_t *out = local_out(c, &r, NULL);
+        size_t mark = out->len;
+        local_proxy_cmd(c, argc, argv, lens, out);
+        local_done(c, r, NULL, mark, 0);
+        return;
+    }
     if (!top) {
         unknown_command_msg(msg, sizeof(msg), argc, argv, lens);
         local_error(c, r, NULL, msg, 0);

@@ -136,7 +136,7 @@ const conf_key proxy_config_keys[] = {
     /* process */
     { .name = "loglevel", .type = CONF_ENUM, .off = F(loglevel), .def = "notice", .flags = RT,
       .enums = loglevel_enum },
-    K_STR("logfile", logfile, "", RT),
+    K_STR("logfile", logfile, "", 0),
     K_STR("pidfile", pidfile, "", 0),
     { .name = NULL },
 };

@@ -1,4 +1,5 @@
 /* worker: a shoal-proxy worker thread (see worker.h). */
+#define _GNU_SOURCE
 #include "worker.h"
 #include "backend.h"
 #include "client.h"
@@ -461,13 +462,18 @@ int worker_start(proxy_worker *w)
     return pthread_create(&w->thread, NULL, worker_main, w) == 0 ? 0 : -1;
 }
 
+void worker_stop(proxy_worker *w)
+{
+    if (!w->thread) return;
+    worker_notify(w, WN_STOP);
+    pthread_join(w->thread, NULL);
+    w->thread = 0;
+}
+
 void worker_join_free(proxy_worker *w)
 {
     if (!w) return;
-    if (w->thread) {
-        worker_notify(w, WN_STOP);
-        pthread_join(w->thread, NULL);
-    }
+    worker_stop(w);
     for (int i = 0; i < w->n_listen; i++) {
         event_free(w->listen_ev[i]);
         close(w->listen_fd[i]);

@@ -119,6 +119,9 @@ extern proxy_server psrv;
 proxy_worker *worker_new(int id, proxy_config *cfg, char *err, size_t errlen);
 int worker_start(proxy_worker *w);
 void worker_notify(proxy_worker *w, int flags);
+/* Stop the thread and wait for it (idempotent). */
+void worker_stop(proxy_worker *w);
+/* Stop if running, then free. */
 void worker_join_free(proxy_worker *w);
 
 /* The current map for this iteration (opens the read section). */

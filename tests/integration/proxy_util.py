@@ -494,11 +494,12 @@ class Load:
     keys: a callable (worker, i) -> key, default unique keys per worker."""
 
     def __init__(self, proxy, workers=4, timeout=10.0, keys=None, prefix="load", password=None,
-                 pause=0.0, incr_keys=()):
+                 pause=0.0, incr_keys=(), pair_slots=()):
         self.proxy, self.workers, self.timeout = proxy, workers, timeout
         self.prefix, self.password, self.pause = prefix, password, pause
         self.keys = keys or (lambda w, i: f"{prefix}:{w}:{i}")
         self.incr_keys = list(incr_keys)
+        self.pair_slots = list(pair_slots)  # every 7th op: MSET of two keys in one such slot
         self.stop_flag = threading.Event()
         self.lock = threading.Lock()
         self.acked = {}            # key -> value acknowledged with +OK
@@ -523,12 +524,22 @@ class Load:
                         self.errors.append((time.monotonic(), None, f"connect: {e!r}"))
                     time.sleep(0.05)
                     continue
-            do_incr = self.incr_keys and i % 5 == 4
-            key = self.incr_keys[(i // 5) % len(self.incr_keys)] if do_incr else self.keys(w, i)
+            do_incr = bool(self.incr_keys) and i % 5 == 4
+            do_pair = not do_incr and bool(self.pair_slots) and i % 7 == 3
             val = f"v{w}:{i}"
+            if do_incr:
+                key = self.incr_keys[(i // 5) % len(self.incr_keys)]
+                args = ("INCR", key)
+            elif do_pair:
+                slot = self.pair_slots[(i * 13 + w) % len(self.pair_slots)]
+                key = (key_in_slot(slot, f"pa:{w}:{i}"), key_in_slot(slot, f"pb:{w}:{i}"))
+                args = ("MSET", key[0], val, key[1], val)
+            else:
+                key = self.keys(w, i)
+                args = ("SET", key, val)
             t0 = time.monotonic()
             try:
-                r = conn.cmd("INCR", key) if do_incr else conn.cmd("SET", key, val)
+                r = conn.cmd(*args)
                 err = None if (r.type == ":" if do_incr else r.raw == b"+OK\r\n") else \
                     fmt_raw(r.raw)
             except Exception as e:  # noqa: BLE001 - timeouts and resets are errors too
@@ -543,6 +554,8 @@ class Load:
                 if err is None:
                     if do_incr:
                         self.incr_acked[key] = self.incr_acked.get(key, 0) + 1
+                    elif do_pair:
+                        self.acked[key[0]] = self.acked[key[1]] = val
                     else:
                         self.acked[key] = val
                 else:
@@ -576,17 +589,17 @@ class Load:
 
 
 def verify_keys(conn, expected, chunk=500):
-    """MGET every key through `conn` (RawConn); returns [(key, want, got)] mismatches."""
+    """GET every key through `conn` (RawConn, pipelined in chunks; single-key commands so
+    the check does not depend on multi-key splitting); returns [(key, want, got)]."""
     bad = []
     items = list(expected.items())
     for i in range(0, len(items), chunk):
         part = items[i:i + chunk]
-        r = conn.cmd("MGET", *[k for k, _ in part], timeout=20)
-        assert r.type == "*", f"MGET replied {fmt_raw(r.raw)}"
-        for (k, want), got in zip(part, r.value):
-            g = got.value.decode() if got.value is not None else None
-            if g != want:
-                bad.append((k, want, g))
+        conn.send(b"".join(RawConn.encode("GET", k) for k, _ in part))
+        for (k, want), r in zip(part, conn.read_replies(len(part), timeout=20)):
+            g = r.value.decode() if r.value is not None else None
+            if g != want or r.is_error:
+                bad.append((k, want, fmt_raw(r.raw, 200)))
     return bad
 
 
@@ -673,16 +686,18 @@ class C:
         self.args, self.mode = args, mode
 
     def __repr__(self):
-        return " ".join(a if isinstance(a, str) else repr(a) for a in map(_show, self.args))
+        shown = " ".join(map(_show, self.args[:8]))
+        return shown if len(self.args) <= 8 else f"{shown} ...({len(self.args)} args)"
 
 
-def _show(a):
+def _show(a, limit=60):
     if isinstance(a, bytes):
         try:
-            return a.decode()
+            a = a.decode()
         except UnicodeDecodeError:
-            return repr(a)
-    return str(a)
+            a = repr(a)
+    a = str(a)
+    return a if len(a) <= limit else f"{a[:limit]}...({len(a)} chars)"
 
 
 def U(*args):
