@@ -539,6 +539,7 @@ void be_shutdown(proxy_worker *w)
     while (w->all_be) {
         backend *b = w->all_be;
         b->lease = NULL;
+        b->quiet = 1;
         be_close(b, "shutdown");
         if (b->dirty) {
             /* drop it from the dirty list */

@@ -27,6 +27,8 @@
 #define WBUF_LOW     (1u << 20)
 /* Read size; larger when a big argument is known to be coming. */
 #define READ_CHUNK   16384
+/* Output limits are checked when a reply leaves more than this pending. */
+#define OBUF_CHECK_MIN 65536
 /* Buffers shrink back to this after a big request or reply. */
 #define BUF_KEEP     65536
 
@@ -99,6 +101,8 @@ void client_req_complete(proxy_req *r, const char *reply, size_t len)
         fifo_pop_head(c);
     }
     worker_mark_client_dirty(w, c);
+    /* Output limits: only worth checking once output piles up. */
+    if (buf_unread(&c->wbuf) >= OBUF_CHECK_MIN && client_check_obuf(c)) return;
     maybe_resume_later(c);
 }
 

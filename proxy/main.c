@@ -63,6 +63,15 @@ static void on_signal(evutil_socket_t sig, short ev, void *arg)
     event_base_loopbreak(main_base);
 }
 
+/* Start-up failure: to the log, and to stderr too when the log is a file. */
+static int fail_start(const char *msg)
+{
+    log_warning("shoal-proxy: %s", msg);
+    const proxy_config *cfg = psrv.boot_cfg;
+    if (cfg && cfg->logfile[0]) fprintf(stderr, "shoal-proxy: %s\n", msg);
+    return 1;
+}
+
 static void write_pidfile(const char *path)
 {
     if (!path || !*path) return;
@@ -138,33 +147,21 @@ int main(int argc, char **argv)
     tc.password = cfg->backend_password[0] ? cfg->backend_password : NULL;
     tc.on_publish = on_publish;
     psrv.topo = topology_new(&tc, err, sizeof(err));
-    if (!psrv.topo) {
-        fprintf(stderr, "shoal-proxy: %s\n", err);
-        return 1;
-    }
+    if (!psrv.topo) return fail_start(err);
 
+    if (worker_probe_listen(cfg, err, sizeof(err)) < 0) return fail_start(err);
     psrv.workers = xcalloc((size_t)nthreads, sizeof(proxy_worker *));
     for (int i = 0; i < nthreads; i++) {
         psrv.workers[i] = worker_new(i, cfg, err, sizeof(err));
-        if (!psrv.workers[i]) {
-            log_warning("shoal-proxy: %s", err);
-            fprintf(stderr, "shoal-proxy: %s\n", err);
-            return 1;
-        }
+        if (!psrv.workers[i]) return fail_start(err);
         psrv.n_workers = i + 1;
     }
-    if (topology_start(psrv.topo) < 0) {
-        fprintf(stderr, "shoal-proxy: cannot start the topology observer\n");
-        return 1;
-    }
+    if (topology_start(psrv.topo) < 0) return fail_start("cannot start the topology observer");
     if (!topology_wait_ready(psrv.topo, READY_WAIT_MS))
         log_warning("no slot map after %d ms (seeds unreachable?): serving anyway, requests wait for one",
                     READY_WAIT_MS);
     for (int i = 0; i < psrv.n_workers; i++) {
-        if (worker_start(psrv.workers[i]) < 0) {
-            fprintf(stderr, "shoal-proxy: cannot start worker %d\n", i);
-            return 1;
-        }
+        if (worker_start(psrv.workers[i]) < 0) return fail_start("cannot start a worker thread");
     }
     write_pidfile(cfg->pidfile);
     log_notice("shoal-proxy %s ready on port %lld with %d worker threads (node id %s)", "0.1.0", cfg->port,

@@ -64,6 +64,41 @@ static int open_listener(const char *host, int port, char *err, size_t errlen)
     return fd;
 }
 
+int worker_probe_listen(const proxy_config *cfg, char *err, size_t errlen)
+{
+    /* SO_REUSEPORT would let a second proxy (or anything else of ours)
+     * share the port silently; a plain bind first fails if anyone holds it. */
+    for (int i = 0; i < cfg->bind.n; i++) {
+        struct addrinfo hints, *res = NULL;
+        char ps[16];
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_PASSIVE;
+        snprintf(ps, sizeof(ps), "%lld", cfg->port);
+        const char *h = strcmp(cfg->bind.v[i], "*") ? cfg->bind.v[i] : "0.0.0.0";
+        int rc = getaddrinfo(h, ps, &hints, &res);
+        if (rc != 0) {
+            snprintf(err, errlen, "bind %s:%lld: %s", cfg->bind.v[i], cfg->port, gai_strerror(rc));
+            return -1;
+        }
+        int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int one = 1, ok = fd >= 0;
+        if (ok) {
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+            if (res->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+            ok = bind(fd, res->ai_addr, res->ai_addrlen) == 0;
+            if (!ok) snprintf(err, errlen, "bind %s:%lld: %s", cfg->bind.v[i], cfg->port, strerror(errno));
+            close(fd);
+        } else {
+            snprintf(err, errlen, "socket: %s", strerror(errno));
+        }
+        freeaddrinfo(res);
+        if (!ok) return -1;
+    }
+    return 0;
+}
+
 static void on_accept(evutil_socket_t lfd, short ev, void *arg)
 {
     proxy_worker *w = arg;

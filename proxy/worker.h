@@ -114,6 +114,9 @@ typedef struct proxy_server {
 
 extern proxy_server psrv;
 
+/* Check that the listening addresses are free (before any worker binds
+ * them with SO_REUSEPORT). 0, or -1 with err. */
+int worker_probe_listen(const proxy_config *cfg, char *err, size_t errlen);
 /* Create a worker: its event base, listeners (bind/port of cfg, with
  * SO_REUSEPORT) and map reader. Returns NULL with err. */
 proxy_worker *worker_new(int id, proxy_config *cfg, char *err, size_t errlen);

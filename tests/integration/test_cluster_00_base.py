@@ -5,7 +5,11 @@ redis-py's RedisCluster writes and reads 1000 keys spread over all slots, and ev
 reports the same CLUSTER NODES (node set, addresses, flags, epochs, slots) and CLUSTER
 SLOTS."""
 
+import json
+import os
 import re
+import shutil
+import subprocess
 
 import pytest
 
@@ -126,3 +130,20 @@ def test_redis_py_cluster_1000_keys(three):
         sample = mine[:20]
         assert [n.call("GET", k) for k in sample] == [k.upper() for k in sample]
     assert sum(per_node.values()) == 1000, per_node
+
+
+JS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "js")
+
+
+def test_ioredis_cluster_reads_and_writes(three):
+    """ioredis's Cluster client (Node.js) discovers the cluster from one node
+    and writes/reads keys spread over every master (tools/deps.sh installs
+    it into tests/js/node_modules)."""
+    assert shutil.which("node"), "node is required (tools/deps.sh installs it)"
+    assert os.path.isdir(os.path.join(JS_DIR, "node_modules", "ioredis")), \
+        "ioredis missing: run tools/deps.sh"
+    r = subprocess.run(["node", os.path.join(JS_DIR, "cluster_rw.js"), str(three[0].port), "2000"],
+                       capture_output=True, timeout=60, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert res == {"written": 2000, "matched": 2000, "masters": 3}, res
