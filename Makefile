@@ -11,6 +11,7 @@ COMMON_SRC := $(wildcard common/*.c)
 NODE_SRC   := $(filter-out node/main.c,$(wildcard node/*.c))
 PROXY_SRC  := $(filter-out proxy/main.c,$(wildcard proxy/*.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+PUNIT_SRC  := $(wildcard tests/unit/test_proxy_*.c)
 
 B := build
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/rel/%.o)
@@ -21,7 +22,7 @@ SAN_BIN    := $(UNIT_SRC:tests/unit/%.c=$(B)/san/%)
 SANFLAGS   := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 .PHONY: all deps run run-node test unit unit-san integration bench memcheck cluster-figures fuzz fuzz-resp fuzz-bus clean
-all: bin/shoal-node
+all: bin/shoal-node bin/shoal-proxy
 
 $(B)/rel/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -39,7 +40,16 @@ bin/shoal-proxy: $(B)/rel/proxy/main.o $(PROXY_OBJ) $(COMMON_OBJ)
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-# Unit tests link every common/ and node/ object except node/main.c.
+# Unit tests link every common/ and node/ object except node/main.c;
+# test_proxy_*.c link the proxy's objects instead.
+$(PUNIT_SRC:tests/unit/%.c=$(B)/unit/%): $(B)/unit/%: tests/unit/%.c $(PROXY_OBJ) $(COMMON_OBJ) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -Iproxy -o $@ $< $(PROXY_OBJ) $(COMMON_OBJ) $(LDLIBS)
+
+$(PUNIT_SRC:tests/unit/%.c=$(B)/san/%): $(B)/san/%: tests/unit/%.c $(PROXY_SRC:%.c=$(B)/san/obj/%.o) $(COMMON_SRC:%.c=$(B)/san/obj/%.o) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -Itests/unit -Iproxy -o $@ $< $(PROXY_SRC:%.c=$(B)/san/obj/%.o) $(COMMON_SRC:%.c=$(B)/san/obj/%.o) $(LDLIBS)
+
 $(B)/unit/%: tests/unit/%.c $(NODE_OBJ) $(COMMON_OBJ) tests/unit/unit.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(NODE_OBJ) $(COMMON_OBJ) $(LDLIBS)
@@ -68,7 +78,7 @@ $(B)/tools/topowatch: $(TOPOWATCH_SRC) proxy/topology.h common/slotmap.h common/
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iproxy -o $@ $(TOPOWATCH_SRC) $(LDLIBS)
 
-integration: bin/shoal-node $(B)/tools/busprobe $(B)/tools/topowatch
+integration: bin/shoal-node bin/shoal-proxy $(B)/tools/busprobe $(B)/tools/topowatch
 	/usr/bin/python3 -m pytest -q tests/integration
 
 # The integration run comes last so pytest's summary is the final line.
@@ -96,6 +106,7 @@ cluster-figures: deps
 bench: deps
 	$(MAKE) all
 	/usr/bin/python3 tools/bench.py
+	/usr/bin/python3 tools/proxy_bench.py
 
 memcheck: deps
 	$(MAKE) all

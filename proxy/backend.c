@@ -120,12 +120,18 @@ static void queue_handshake(backend *b)
         size_t al[2] = {5, 1};
         be_enqueue_internal(b, RQI_HELLO, 2, av, al);
     }
-    if (cfg->read_policy != PROXY_READ_MASTER) {
-        /* Harmless on a master; lets a replica serve the reads we send it. */
-        const char *av[1] = {"READONLY"};
-        size_t al[1] = {8};
-        be_enqueue_internal(b, RQI_READONLY, 1, av, al);
-    }
+    b->readonly = 0;
+    if (cfg->read_policy != PROXY_READ_MASTER) be_ensure_readonly(b);
+}
+
+void be_ensure_readonly(backend *b)
+{
+    /* Harmless on a master; lets a replica serve the reads we send it. */
+    static const char *const av[1] = {"READONLY"};
+    static const size_t al[1] = {8};
+    if (b->readonly) return;
+    be_enqueue_internal(b, RQI_READONLY, 1, av, al);
+    b->readonly = 1;
 }
 
 static int resolve(const char *ip, int port, struct sockaddr_storage *ss, socklen_t *sl)

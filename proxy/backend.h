@@ -56,6 +56,7 @@ struct backend {
     int close_pending;                     /* closed while in_read */
     int quiet;                             /* closing on purpose: no log, no refresh */
     int lease_tried;                       /* a lease connects once, never again */
+    int readonly;                          /* READONLY sent on this connection */
     char close_why[128];
     buf_t wbuf;                            /* p[0] is stream offset wbase */
     uint64_t wbase;
@@ -85,6 +86,8 @@ void be_enqueue(backend *b, proxy_req *r, const char *bytes, size_t len);
 /* Queue an internal command (AUTH, HELLO, READONLY, ASKING) whose reply
  * the proxy consumes. */
 void be_enqueue_internal(backend *b, int kind, int argc, const char *const *argv, const size_t *argvlen);
+/* Queue READONLY unless this connection already sent it (replica reads). */
+void be_ensure_readonly(backend *b);
 /* Bytes of r, which is in b's FIFO or was just popped from it. */
 const char *be_req_bytes(backend *b, const proxy_req *r);
 

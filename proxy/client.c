@@ -17,12 +17,19 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Stop reading a client with this many requests in flight (or this much
- * output not yet taken): the proxy's memory per client stays bounded and a
- * firehose client can't starve the others. Reading resumes below the low
- * marks. */
+/* Flow control. A client's requests in flight are capped by a window, and
+ * reading stops while the window is full or too much output waits: the
+ * proxy's memory per client stays bounded, and a client that pipelines
+ * hundreds of requests for big values can't put hundreds of megabytes on a
+ * backend connection that other clients share (their replies would queue
+ * behind). The window is the reply-bytes budget divided by the client's
+ * average reply size (a moving average that starts pessimistic, at
+ * REPLY_AVG_START, so a first burst is small), between PENDING_MIN and
+ * PENDING_MAX requests. Reading resumes when half the window is free. */
 #define PENDING_MAX  1024
-#define PENDING_LOW  256
+#define PENDING_MIN  16
+#define INFLIGHT_BYTES (4u << 20)
+#define REPLY_AVG_START (128u << 10)
 #define WBUF_PAUSE   (8u << 20)
 #define WBUF_LOW     (1u << 20)
 /* Read size; larger when a big argument is known to be coming. */
@@ -52,10 +59,21 @@ void client_fifo_push(proxy_client *c, proxy_req *r)
     c->npending++;
 }
 
+static int window(const proxy_client *c)
+{
+    size_t avg = c->reply_avg ? c->reply_avg : 1;
+    size_t w = INFLIGHT_BYTES / avg;
+    return w < PENDING_MIN ? PENDING_MIN : w > PENDING_MAX ? PENDING_MAX : (int)w;
+}
+
+static int can_resume(const proxy_client *c)
+{
+    return c->npending <= window(c) / 2 && buf_unread(&c->wbuf) <= WBUF_LOW;
+}
+
 static void maybe_resume_later(proxy_client *c)
 {
-    if ((c->flags & CL_PAUSED) && c->npending <= PENDING_LOW && buf_unread(&c->wbuf) <= WBUF_LOW)
-        worker_mark_client_dirty(c->w, c);
+    if ((c->flags & CL_PAUSED) && can_resume(c)) worker_mark_client_dirty(c->w, c);
 }
 
 static void fifo_pop_head(proxy_client *c)
@@ -86,6 +104,8 @@ void client_req_complete(proxy_req *r, const char *reply, size_t len)
         len = r->out.len;
     }
     client_count_reply(w, r->cmd_id, r->t_start_us, reply, len);
+    /* moving average of reply sizes, 1/8 weight to the new one */
+    c->reply_avg = c->reply_avg - c->reply_avg / 8 + len / 8;
     if (c->head != r) {
         /* An earlier request is still out: keep the reply until its turn. */
         if (reply != r->out.p) buf_append(&r->out, reply, len);
@@ -146,6 +166,7 @@ void client_new(proxy_worker *w, int fd)
     c->proto = 2;
     c->multi = -1;
     c->last_cmd_id = -1;
+    c->reply_avg = REPLY_AVG_START;
     c->ctime_ms = c->last_ms = w->now_us / 1000;
     atomic_init(&c->killed, 0);
     c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_read, c);
@@ -454,7 +475,7 @@ static void process_input(proxy_client *c)
     proxy_worker *w = c->w;
     while (!(c->flags & (CL_CLOSE_ASAP | CL_CLOSE_AFTER | CL_NOREAD | CL_PAUSED)) &&
            buf_unread(&c->qbuf)) {
-        if (c->npending >= PENDING_MAX || buf_unread(&c->wbuf) > WBUF_PAUSE) {
+        if (c->npending >= window(c) || buf_unread(&c->wbuf) > WBUF_PAUSE) {
             pause_reading(c);
             return;
         }
@@ -486,7 +507,7 @@ static void process_input(proxy_client *c)
 void client_resume(proxy_client *c)
 {
     if (!(c->flags & CL_PAUSED) || (c->flags & CL_CLOSE_ASAP)) return;
-    if (c->npending > PENDING_LOW || buf_unread(&c->wbuf) > WBUF_LOW) return;
+    if (!can_resume(c)) return;
     c->flags &= ~CL_PAUSED;
     if (!(c->flags & CL_NOREAD) && !c->reading) {
         event_add(c->rev, NULL);

@@ -77,6 +77,7 @@ typedef struct proxy_client {
     buf_t wbuf;
     proxy_req *head, *tail;   /* FIFO of pending requests */
     int npending;
+    size_t reply_avg;         /* moving average of reply sizes (flow control) */
     int proto;
     int authed;
     int flags;

@@ -226,40 +226,39 @@ static void split_dispatch(proxy_req *r, const proxy_cmd *cmd, int mode)
     }
     int nkeys = (argc - 1) / step;
     if (!slot_part) slot_part = xcalloc(SLOT_COUNT, sizeof(int));
-    int *kpart = xmalloc(sizeof(int) * (size_t)nkeys);
-    int *kslot = xmalloc(sizeof(int) * (size_t)nkeys);
-    int *next = xmalloc(sizeof(int) * (size_t)nkeys); /* next key of the same part */
+    /* One scratch block: per key its part, slot and the next key of the
+     * same part; per part (at most nkeys) first/last key, count, slot. */
+    int *scratch = xmalloc(sizeof(int) * (size_t)nkeys * 7);
+    int *kpart = scratch, *kslot = kpart + nkeys, *next = kslot + nkeys;
+    int *head = next + nkeys, *tail = head + nkeys, *cnt = tail + nkeys, *pslot = cnt + nkeys;
     int nparts = 0;
     for (int k = 0; k < nkeys; k++) {
         int a = 1 + k * step;
         int s = key_hash_slot(cmd->argv[a], cmd->argvlen[a]);
         kslot[k] = s;
-        if (!slot_part[s]) slot_part[s] = ++nparts;
-        kpart[k] = slot_part[s] - 1;
-    }
-    for (int k = 0; k < nkeys; k++) slot_part[kslot[k]] = 0;
-
-    fo_op *op = op_new(r, mode, nparts);
-    int *head = xmalloc(sizeof(int) * (size_t)nparts), *tail = xmalloc(sizeof(int) * (size_t)nparts);
-    int *cnt = xcalloc((size_t)nparts, sizeof(int)), *pslot = xmalloc(sizeof(int) * (size_t)nparts);
-    for (int p = 0; p < nparts; p++) head[p] = tail[p] = -1;
-    for (int k = 0; k < nkeys; k++) {
-        int p = kpart[k];
+        if (!slot_part[s]) {
+            slot_part[s] = ++nparts;
+            head[nparts - 1] = tail[nparts - 1] = -1;
+            cnt[nparts - 1] = 0;
+            pslot[nparts - 1] = s;
+        }
+        int p = kpart[k] = slot_part[s] - 1;
         next[k] = -1;
         if (tail[p] < 0) head[p] = k;
         else next[tail[p]] = k;
         tail[p] = k;
         cnt[p]++;
-        pslot[p] = kslot[k];
     }
+    for (int k = 0; k < nkeys; k++) slot_part[kslot[k]] = 0;
+
+    fo_op *op = op_new(r, mode, nparts);
     int maxc = 0;
     for (int p = 0; p < nparts; p++)
         if (cnt[p] > maxc) maxc = cnt[p];
-    const char **av = xmalloc(sizeof(char *) * (size_t)(1 + maxc * step));
-    size_t *al = xmalloc(sizeof(size_t) * (size_t)(1 + maxc * step));
+    const char **av = xmalloc((sizeof(char *) + sizeof(size_t)) * (size_t)(1 + maxc * step));
+    size_t *al = (size_t *)(av + 1 + maxc * step);
     int flags = (cmd->meta && (cmd->meta->flags & CMD_F_READONLY)) ? PROXY_SUB_READ : 0;
     op->pending = nparts;
-    int failed = 0;
     for (int p = 0; p < nparts; p++) {
         int n = 0;
         av[n] = cmd->argv[0];
@@ -276,21 +275,12 @@ static void split_dispatch(proxy_req *r, const proxy_cmd *cmd, int mode)
             op->parts[p].reply = xstrdup("-ERR shoal-proxy: could not send a sub-request\r\n");
             op->parts[p].len = strlen(op->parts[p].reply);
             op->pending--;
-            failed++;
         }
     }
     xfree(av);
-    xfree(al);
-    xfree(head);
-    xfree(tail);
-    xfree(cnt);
-    xfree(pslot);
-    xfree(next);
-    xfree(kslot);
     op->nkeys = nkeys;
-    op->key_part = kpart;
+    op->key_part = scratch; /* kpart is the block's start: MGET's order */
     if (op->pending == 0) op_finish(op); /* no callback will come */
-    (void)failed;
 }
 
 static void finish_mget(fo_op *op)
@@ -391,12 +381,12 @@ static void finish_sum(fo_op *op)
     }
     long long sum = 0;
     for (int i = 0; i < op->nparts; i++) {
-        long long v;
-        if (!reply_int(op->parts[i].reply, op->parts[i].len, &v)) {
+        if (op->parts[i].reply) {
+            /* kept because it was not a plain integer */
             op_error(op, unexpected());
             return;
         }
-        sum += v;
+        sum += op->parts[i].n;
     }
     resp_w_int(proxy_req_out(op->r), sum);
     op_done(op);
@@ -940,8 +930,17 @@ static void part_cb(proxy_req *parent, void *arg, const char *reply, size_t len)
     fo_part *p = arg;
     fo_op *op = p->op;
     (void)parent;
-    p->reply = xmemdup(reply, len);
-    p->len = len;
+    /* MSET and the sums only need the status or the number: no copy
+     * unless it is an error (which may become the reply) */
+    long long v;
+    if ((op->mode == FO_MSET || op->mode == FO_SPLITSUM || op->mode == FO_SUM) && !is_err(reply, len) &&
+        (op->mode == FO_MSET || reply_int(reply, len, &v))) {
+        p->n = op->mode == FO_MSET ? 0 : v;
+        p->len = 0;
+    } else {
+        p->reply = xmemdup(reply, len);
+        p->len = len;
+    }
     if (--op->pending == 0) op_finish(op);
 }
 

@@ -272,6 +272,13 @@ static void lcmap_del(proxy_client *c)
     if (!lcmap[i].k) return;
     lcmap[i].k = NULL;
     lcmap_n--;
+    if (!lcmap_n) {
+        /* nobody in a mode on this worker: give the table back */
+        xfree(lcmap);
+        lcmap = NULL;
+        lcmap_cap = 0;
+        return;
+    }
     /* re-place the rest of the cluster (linear probing without tombstones) */
     for (size_t j = (i + 1) & (lcmap_cap - 1); lcmap[j].k; j = (j + 1) & (lcmap_cap - 1)) {
         proxy_client *k = lcmap[j].k;
@@ -1358,23 +1365,54 @@ static int lc_hook(proxy_req *r, const proxy_cmd *cmd, void *arg)
     return 0;
 }
 
+static void late_cb(proxy_req *parent, void *arg, const char *reply, size_t len)
+{
+    (void)arg;
+    (void)reply;
+    (void)len;
+    proxy_req_error(parent, "ERR shoal-proxy: client closed");
+}
+
+/* Complete r from a later loop iteration. Completing a request from inside
+ * the close callback would put the client on the worker's dirty list while
+ * it is being freed (the core then touches freed memory), so the
+ * completion rides on a sub-request's callback instead, which is always
+ * called later, once the request is orphaned. A PING to slot 0's master
+ * (or the core's own error when there is none) is the cheapest carrier. */
+static void complete_later(proxy_req *r)
+{
+    static const char ping[] = "*1\r\n$4\r\nPING\r\n";
+    if (proxy_sub_slot_raw(r, 0, 0, ping, sizeof(ping) - 1, late_cb, NULL) < 0)
+        proxy_req_error(r, "ERR shoal-proxy: client closed"); /* not reached */
+}
+
 static void lc_on_close(proxy_client *c, void *arg)
 {
     lc *l = arg;
-    /* The client is gone: answer what is pending (the replies go nowhere,
-     * but each request must be completed) and close every lease, which
-     * also makes a node unblock or forget this client's commands. */
+    /* The client is gone: close every lease, which also makes a node
+     * unblock or forget this client's commands, and complete what was
+     * pending (the replies go nowhere, but each request must complete). */
     while (l->leases) {
         lz *z = l->leases;
         while (z->thead) {
             texp *e = z->thead;
             z->thead = e->next;
-            if (e->r) proxy_req_error(e->r, "ERR shoal-proxy: client closed");
+            if (e->r) complete_later(e->r);
             xfree(e->raw);
             xfree(e);
         }
         z->ttail = NULL;
-        while (z->phead) ps_pop_op(z);
+        while (z->phead) {
+            psop *o = z->phead;
+            z->phead = o->next;
+            psreq *pr = o->pr;
+            xfree(o);
+            if (pr && --pr->ops == 0) {
+                complete_later(pr->r);
+                psreq_free(pr);
+            }
+        }
+        z->ptail = NULL;
         lz_destroy(z);
     }
     proxy_client_set_hook(c, NULL, NULL);

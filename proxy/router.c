@@ -308,6 +308,8 @@ void router_send(proxy_req *r, const char *bytes, size_t len)
         park(r, bytes, len, err, 0, n ? n->down_until_us : 0);
         return;
     }
+    /* read-policy may have changed since this connection was made */
+    if ((r->flags & RQF_READ) && w->cfg->read_policy != PROXY_READ_MASTER) be_ensure_readonly(b);
     if (r->flags & RQF_ASKING) {
         static const char *const av[1] = {"ASKING"};
         static const size_t al[1] = {6};

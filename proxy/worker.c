@@ -254,7 +254,8 @@ void worker_mark_be_dirty(proxy_worker *w, backend *b)
 
 void worker_mark_client_dirty(proxy_worker *w, proxy_client *c)
 {
-    if (c->flags & CL_DIRTY) return;
+    /* a closing client is about to be freed: it must not sit on a list */
+    if (c->flags & (CL_DIRTY | CL_CLOSE_ASAP)) return;
     c->flags |= CL_DIRTY;
     c->dirty_next = w->dirty_cl;
     w->dirty_cl = c;
@@ -365,7 +366,7 @@ static void on_cron(evutil_socket_t fd, short ev, void *arg)
     be_cron(w);
     /* Idle clients: once a second is precise enough for a seconds setting. */
     if (++w->cron_ticks % (1000 / CRON_MS) == 0 && w->cfg->timeout > 0) {
-        long long now = time_ms();
+        long long now = w->now_us / 1000; /* last_ms is monotonic too */
         for (proxy_client *c = w->clients; c; c = c->reg_next)
             if (!c->npending && !c->sub && !c->psub && !c->ssub &&
                 now - c->last_ms > w->cfg->timeout * 1000)
@@ -385,7 +386,8 @@ static void on_cron(evutil_socket_t fd, short ev, void *arg)
 static void after_iteration(proxy_worker *w)
 {
     w->now_us = mono_us();
-    for (int round = 0; round < 8; round++) {
+    int round;
+    for (round = 0; round < 16; round++) {
         while (w->deferred) {
             proxy_req *r = w->deferred;
             w->deferred = r->bnext;
@@ -407,18 +409,31 @@ static void after_iteration(proxy_worker *w)
             b->dirty = 0;
             be_flush(b);
         }
+        /* Freeing a client may wake a module (its close hook), which may
+         * complete things: hence inside the loop. */
+        while (w->closing) {
+            proxy_client *c = w->closing;
+            w->closing = c->close_next;
+            client_free(c);
+        }
         if (!w->deferred && !w->dirty_cl && !w->dirty_be) break;
     }
-    while (w->closing) {
-        proxy_client *c = w->closing;
-        w->closing = c->close_next;
-        client_free(c);
+    /* Work left after many rounds (a module ping-ponging): come back at once
+     * instead of sleeping on it. */
+    if (round == 16) {
+        struct timeval zero = {0, 0};
+        evtimer_add(w->kick_ev, &zero);
     }
     if (w->in_section) {
         slotmap_read_end(w->reader);
         w->in_section = 0;
         w->map = NULL;
     }
+}
+
+static void on_kick(evutil_socket_t fd, short ev, void *arg)
+{
+    (void)fd; (void)ev; (void)arg; /* after_iteration does the work */
 }
 
 static void *worker_main(void *arg)
@@ -473,6 +488,7 @@ proxy_worker *worker_new(int id, proxy_config *cfg, char *err, size_t errlen)
     w->notify_ev = event_new(w->base, w->notify_fd, EV_READ | EV_PERSIST, on_notify, w);
     event_add(w->notify_ev, NULL);
     w->retry_ev = evtimer_new(w->base, on_retry_timer, w);
+    w->kick_ev = evtimer_new(w->base, on_kick, w);
     w->cron_ev = event_new(w->base, -1, EV_PERSIST, on_cron, w);
     struct timeval tv = {0, CRON_MS * 1000};
     event_add(w->cron_ev, &tv);
@@ -516,6 +532,7 @@ void worker_join_free(proxy_worker *w)
     if (w->notify_ev) event_free(w->notify_ev);
     if (w->notify_fd > 0) close(w->notify_fd);
     if (w->retry_ev) event_free(w->retry_ev);
+    if (w->kick_ev) event_free(w->kick_ev);
     if (w->cron_ev) event_free(w->cron_ev);
     while (w->free_reqs) {
         proxy_req *r = w->free_reqs;

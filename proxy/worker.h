@@ -90,6 +90,7 @@ struct proxy_worker {
     int stop;
     int cron_ticks;
     struct event *cron_ev;
+    struct event *kick_ev;         /* zero timer: more work without sleeping */
     long long now_us;              /* monotonic, refreshed per callback batch */
     unsigned rr;                   /* round robin for ANY routes and replicas */
     proxy_stats st;

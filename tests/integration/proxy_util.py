@@ -16,15 +16,24 @@ Environment:
   SHOAL_PROXY_BACKENDS  which cluster kinds the tests run against (default "shoal,redis")
 
 Objects:
-  Cluster  .kind .nodes .masters .replicas .password .seeds() .owner(slot) .slot_map()
-           .keys_on(node, n, prefix) .replica_of(master) .flushall() .total_keys()
-           .get_direct(key) .wait_ok() .master_ids()
-  Proxy    (a conftest.Server) .port .pid .start() .stop() .kill() .restart(args=None)
+  build_cluster(factory, kind, masters=3, replicas=1, node_timeout=2000, password=None,
+                args=()) -> Cluster   (factory: cluster_util.ClusterFactory; replicas are
+                dropped when the kind has no replication: cluster.replication says which)
+  Cluster  .kind .nodes .masters .replicas .replication .password .seeds() .view()
+           .owner(key_or_slot) .slot_map() .keys_on(node, n, prefix) .replica_of(master)
+           .flushall() .total_keys() .get_direct(key) .wait_ok() .describe()
+  ProxyFactory(request).start(cluster, *args, password=None, threads=None, routable=True)
+           -> Proxy (logs attached to failing tests; .check_alive(); .teardown())
+  Proxy    (a conftest.Server) .port .pid .stop() .kill(sig) .restart(args=None)
            .client(**kw) .raw() .authed_raw() .log() .cpu_seconds() .rss_bytes()
-           .wait_routable()
-  build_cluster(factory, kind, masters=3, replicas=1, ...) -> Cluster
-  start_proxy(request, cluster, *args, password=None, ...) -> Proxy (registered for logs,
-           stopped at teardown by the caller's factory: ProxyFactory)
+  Load(proxy, workers, timeout, keys=fn, incr_keys=[...], pair_slots=[...]).start()/.stop()
+           background writers: .acked .incr_acked .errors .max_latency .summary()
+  verify_keys(conn, {key: value}) / verify_keys_direct(cluster, {key: value}) -> mismatches
+  key_in_slot(slot, name), spread_keys(n), slot_tag(slot)
+  C/U/T + run_script/differential(proxy_conn, ref_conn, script): the same pipeline on the
+           proxy and on a reference server, replies compared byte for byte (U: as sets,
+           T: type only)
+  resp(*items, kind="*"), bulk(x), Raw(bytes): expected RESP bytes
 """
 
 import os
