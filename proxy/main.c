@@ -18,8 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* How long start-up waits for a first slot map before serving anyway
- * (requests then wait within their retry budget, or get CLUSTERDOWN). */
+/* After this long without a first slot map, start-up logs a warning. */
 #define READY_WAIT_MS 5000
 
 static int saved_argc;
@@ -157,15 +156,17 @@ int main(int argc, char **argv)
         psrv.n_workers = i + 1;
     }
     if (topology_start(psrv.topo) < 0) return fail_start("cannot start the topology observer");
-    if (!topology_wait_ready(psrv.topo, READY_WAIT_MS))
-        log_warning("no slot map after %d ms (seeds unreachable?): serving anyway, requests wait for one",
-                    READY_WAIT_MS);
+    /* Serve at once: PING, INFO & co. work without a cluster, and requests
+     * wait (within their retry budget) for the first map, which wakes them. */
     for (int i = 0; i < psrv.n_workers; i++) {
         if (worker_start(psrv.workers[i]) < 0) return fail_start("cannot start a worker thread");
     }
     write_pidfile(cfg->pidfile);
     log_notice("shoal-proxy %s ready on port %lld with %d worker threads (node id %s)", "0.1.0", cfg->port,
                psrv.n_workers, psrv.node_id);
+    if (!topology_wait_ready(psrv.topo, READY_WAIT_MS))
+        log_warning("no slot map after %d ms (seeds unreachable?): requests wait for one, within their "
+                    "retry budget", READY_WAIT_MS);
 
     main_base = event_base_new();
     struct event *sh = evsignal_new(main_base, SIGHUP, on_signal, NULL);

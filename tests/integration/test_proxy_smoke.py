@@ -10,13 +10,16 @@ Per kind, one cluster and one proxy for the module:
 * redis-benchmark -P 16 through the proxy: zero errors;
 * RESP3 through the proxy (HELLO 3: maps and doubles as Redis 7 sends them), the
   one-node cluster emulation (CLUSTER SLOTS / KEYSLOT / INFO), CROSSSLOT, unknown
-  commands and protocol errors.
+  commands and protocol errors;
+* SIGHUP reloads the runtime keys (requirepass), and a bad file is refused with the
+  reason logged while the running configuration stays.
 The full proxy suite (fanout, leases, failover, resharding) is tests/integration/test_proxy_*.py.
 """
 
 import os
 import pty
 import select
+import signal
 import shutil
 import socket
 import subprocess
@@ -252,3 +255,41 @@ def test_protocol_errors_do_not_hurt(env):
         s.close()
         assert data.startswith(b"-ERR Protocol error"), data
     assert proxy.client().ping() is True
+
+
+def test_sighup_reload(env, tmp_path):
+    """SIGHUP re-reads the file: runtime keys change; a bad file is refused, the running
+    configuration stays and the reason is logged."""
+    kind, nodes, _ = env
+    cfg = tmp_path / "proxy.yaml"
+    seeds = ", ".join(n.addr for n in nodes)
+    cfg.write_text(f"seeds: [{seeds}]\nrequirepass: \"\"\nmax-redirects: 16\n")
+    p = Proxy([n.addr for n in nodes])
+    p.config = str(cfg)
+    p.argv = lambda: [p.binary, p.config, "--port", str(p.port), "--bind", HOST]
+    p.start()
+    try:
+        assert p.client().set("smoke:hup", "1") is True
+        cfg.write_text(f"seeds: [{seeds}]\nrequirepass: \"s3cret\"\nmax-redirects: 16\n")
+        os.kill(p.pid, signal.SIGHUP)
+
+        def refused():
+            with p.raw() as r:
+                return r.cmd("GET", "smoke:hup").raw.startswith(b"-NOAUTH")
+        deadline = time.monotonic() + 5
+        while not refused():
+            assert time.monotonic() < deadline, "requirepass not applied after SIGHUP"
+            time.sleep(0.05)
+        authed = p.client(password="s3cret")
+        assert authed.get("smoke:hup") == b"1"
+        # A bad value: refused, the old configuration stays.
+        cfg.write_text(f"seeds: [{seeds}]\nrequirepass: \"other\"\nmax-redirects: 1000\n")
+        os.kill(p.pid, signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while "reload refused" not in p.log():
+            assert time.monotonic() < deadline, "bad reload not reported in the log"
+            time.sleep(0.05)
+        assert "max-redirects" in p.log()
+        assert p.client(password="s3cret").get("smoke:hup") == b"1"
+    finally:
+        p.cleanup()
