@@ -128,12 +128,26 @@ done
 [ -n "$ok" ] || { cli "$FIRST" CLUSTER NODES; fail "cluster_state did not become ok in ${OK_WAIT}s"; }
 
 cli "$FIRST" CLUSTER NODES
+
+# The proxy: cluster-unaware clients connect to it as to one Redis.
+PROXY_PORT=${PROXY_PORT:-7777}
+SEEDS=$(for port in $PORTS; do printf '127.0.0.1:%s,' "$port"; done | sed 's/,$//')
+bin/shoal-proxy configs/proxy.yaml --port "$PROXY_PORT" --seeds "$SEEDS" \
+    >"$RUN_DIR/proxy.log" 2>&1 &
+PIDS="$PIDS $!"
+for _ in $(seq 50); do
+    [ "$(redis-cli -p "$PROXY_PORT" PING 2>/dev/null)" = PONG ] && break
+    sleep 0.1
+done
+
 cat <<EOF
 
-Shoal cluster is up: 3 masters on 127.0.0.1 ports $PORTS (bus ports = port + 10000).
-  Connect:  redis-cli -c -p $FIRST        (-c follows MOVED redirections)
+Shoal cluster is up: 3 masters on 127.0.0.1 ports $PORTS (bus ports = port + 10000),
+and shoal-proxy on 127.0.0.1:$PROXY_PORT.
+  Connect:  redis-cli -p $PROXY_PORT          (through the proxy: any client, no cluster support needed)
+            redis-cli -c -p $FIRST        (straight to a node; -c follows MOVED redirections)
   Check:    redis-cli --cluster check 127.0.0.1:$FIRST
-  Logs:     $RUN_DIR/<port>/node.log    Start over: rm -rf $RUN_DIR
+  Logs:     $RUN_DIR/<port>/node.log, $RUN_DIR/proxy.log    Start over: rm -rf $RUN_DIR
 Press Ctrl-C to stop all nodes.
 EOF
 
