@@ -38,6 +38,22 @@
 #define OBUF_CHECK_MIN 65536
 /* Buffers shrink back to this after a big request or reply. */
 #define BUF_KEEP     65536
+/* While input waits behind a barrier, reading goes on (so a hang-up is
+ * seen, e.g. during BLPOP) until this much is queued unparsed. */
+#define QBUF_WAIT_MAX (1u << 20)
+
+/* Barrier: a request routed to a lease (MULTI/EXEC/WATCH, blocking commands,
+ * SUBSCRIBE...) runs on another backend connection than the client's other
+ * commands, so it is only dispatched once nothing of the client is pending,
+ * and nothing after it is dispatched until it completes; the bytes after it
+ * wait unparsed in qbuf. The barrier request is then always the FIFO head.
+ * (Flag bit kept here: client.h's RQF_* leave 0x80 free.) */
+#define RQF_BARRIER  0x80
+
+static int barrier_blocked(const proxy_client *c)
+{
+    return c->head && (c->head->flags & RQF_BARRIER);
+}
 
 /* ---- references and the FIFO ------------------------------------------ */
 
@@ -68,7 +84,7 @@ static int window(const proxy_client *c)
 
 static int can_resume(const proxy_client *c)
 {
-    return c->npending <= window(c) / 2 && buf_unread(&c->wbuf) <= WBUF_LOW;
+    return c->npending <= window(c) / 2 && buf_unread(&c->wbuf) <= WBUF_LOW && !barrier_blocked(c);
 }
 
 static void maybe_resume_later(proxy_client *c)
@@ -368,7 +384,21 @@ static void unknown_command_msg(char *msg, size_t cap, int argc, const char *con
              (int)(lens[0] > 128 ? 128 : lens[0]), argv[0], args);
 }
 
-static void handle_command(proxy_client *c, const char *raw, size_t rawlen)
+/* Does this command need the barrier? Lease-routed ones, including
+ * XREAD/XREADGROUP with BLOCK (router.c routes those to a lease too). */
+static int needs_barrier(const cmd_meta *m, int kind, int argc, const char *const *argv, const size_t *lens)
+{
+    if (kind == PROXY_ROUTE_LEASE) return 1;
+    if (kind == PROXY_ROUTE_KEY && (m->flags & CMD_F_BLOCKING)) {
+        for (int i = 1; i < argc; i++)
+            if (arg_is(argv[i], lens[i], "block")) return 1;
+    }
+    return 0;
+}
+
+/* Returns 1 when the command must wait for the client's pending requests
+ * (barrier): nothing was done, the caller keeps it unparsed. */
+static int handle_command(proxy_client *c, const char *raw, size_t rawlen)
 {
     proxy_worker *w = c->w;
     resp_parser *p = &c->parser;
@@ -386,30 +416,32 @@ static void handle_command(proxy_client *c, const char *raw, size_t rawlen)
         .arity_ok = m ? cmd_arity_ok(m, argc) : 0,
         .argc = argc, .argv = argv, .argvlen = lens, .raw = raw, .rawlen = rawlen,
     };
+    int barrier = m && needs_barrier(m, cmd.kind, argc, argv, lens);
+    if (barrier && c->head) return 1;
     ST_INC(w, commands);
     c->last_ms = w->now_us / 1000;
     __atomic_store_n(&c->last_cmd_id, m ? m->id : -1, __ATOMIC_RELAXED);
 
     if (c->hook) {
         r = new_client_req(c, m);
-        if (c->hook(r, &cmd, c->hook_arg)) return;
+        if (c->hook(r, &cmd, c->hook_arg)) goto done;
     }
     /* Redis's order: existence, arity, then authentication. */
     if (!top && arg_is(argv[0], lens[0], "proxy")) {
         if (!c->authed) {
             local_error(c, r, NULL, "NOAUTH Authentication required.", 0);
-            return;
+            goto done;
         }
         buf_t *out = local_out(c, &r, NULL);
         size_t mark = out->len;
         local_proxy_cmd(c, argc, argv, lens, out);
         local_done(c, r, NULL, mark, 0);
-        return;
+        goto done;
     }
     if (!top) {
         unknown_command_msg(msg, sizeof(msg), argc, argv, lens);
         local_error(c, r, NULL, msg, 0);
-        return;
+        goto done;
     }
     if (!m) {
         char up[64];
@@ -420,18 +452,18 @@ static void handle_command(proxy_client *c, const char *raw, size_t rawlen)
         snprintf(msg, sizeof(msg), "ERR unknown subcommand '%.*s'. Try %s HELP.",
                  (int)(lens[1] > 128 ? 128 : lens[1]), argv[1], up);
         local_error(c, r, NULL, msg, 0);
-        return;
+        goto done;
     }
     if (!cmd.arity_ok) {
         char fn[96];
         snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s' command",
                  cmd_fullname(m, fn, sizeof(fn)));
         local_error(c, r, m, msg, 0);
-        return;
+        goto done;
     }
     if (!c->authed && !(m->flags & CMD_F_NO_AUTH)) {
         local_error(c, r, m, "NOAUTH Authentication required.", 0);
-        return;
+        goto done;
     }
     if (cmd.kind == PROXY_ROUTE_LOCAL) {
         ST_INC(w, local_commands);
@@ -444,10 +476,14 @@ static void handle_command(proxy_client *c, const char *raw, size_t rawlen)
             if (c->reading) { event_del(c->rev); c->reading = 0; }
         }
         local_done(c, r, m, mark, close_after);
-        return;
+        goto done;
     }
     if (!r) r = new_client_req(c, m);
     router_dispatch(c, r, &cmd);
+done:
+    /* The FIFO was empty: a head now is this request, still out. */
+    if (barrier && c->head) c->head->flags |= RQF_BARRIER;
+    return 0;
 }
 
 static void protocol_error(proxy_client *c, const char *err)
@@ -479,6 +515,10 @@ static void process_input(proxy_client *c)
             pause_reading(c);
             return;
         }
+        if (barrier_blocked(c)) {
+            c->flags |= CL_PAUSED; /* client_req_complete resumes us; reading goes on */
+            break;
+        }
         size_t consumed = 0;
         int rc = resp_parse(&c->parser, buf_rptr(&c->qbuf), buf_unread(&c->qbuf), &consumed);
         if (rc == RESP_INCOMPLETE) break;
@@ -487,14 +527,22 @@ static void process_input(proxy_client *c)
             return;
         }
         if (c->parser.argc > 0) {
+            int wait;
             if (c->parser.multibulk > 0) {
-                handle_command(c, buf_rptr(&c->qbuf), consumed);
+                wait = handle_command(c, buf_rptr(&c->qbuf), consumed);
             } else {
                 /* Inline command: nodes get it as a proper multibulk. */
                 w->scratch.len = 0;
                 proxy_encode_cmd(&w->scratch, c->parser.argc, (const char *const *)c->parser.argv,
                                  c->parser.argvlen);
-                handle_command(c, w->scratch.p, w->scratch.len);
+                wait = handle_command(c, w->scratch.p, w->scratch.len);
+            }
+            if (wait) {
+                /* Barrier: parsed again once the FIFO is empty. */
+                resp_parser_reset(&c->parser);
+                c->parser.unauth = !c->authed;
+                c->flags |= CL_PAUSED;
+                break;
             }
         }
         buf_consume(&c->qbuf, consumed);
@@ -530,6 +578,11 @@ static void on_read(evutil_socket_t fd, short ev, void *arg)
         c->qbuf.len += (size_t)n;
         ST_ADD(w, net_in, (uint64_t)n);
         process_input(c);
+        /* Waiting behind a barrier: stop reading once enough is queued. */
+        if ((c->flags & CL_PAUSED) && c->reading && buf_unread(&c->qbuf) >= QBUF_WAIT_MAX) {
+            event_del(c->rev);
+            c->reading = 0;
+        }
     } else if (n == 0) {
         client_close_async(c, "closed by peer");
     } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {

@@ -297,7 +297,11 @@ void router_send(proxy_req *r, const char *bytes, size_t len)
         n = any_master(w);
         if (!n) err = "CLUSTERDOWN shoal-proxy has no slot map yet (no seed reachable)";
     }
-    backend *b = n ? be_get(n, r->proto, r->c ? r->c->id : w->rr++) : NULL;
+    /* Sub-requests use their client's connection too, so a part of a split
+     * command can't be overtaken by the client's later commands. */
+    proxy_req *owner = r;
+    while (!owner->c && owner->parent) owner = owner->parent;
+    backend *b = n ? be_get(n, r->proto, owner->c ? owner->c->id : w->rr++) : NULL;
     if (!b) {
         char msg[256];
         if (n) {
