@@ -78,3 +78,31 @@ void buf_reset(buf_t *b, size_t keep)
     b->off = b->len = 0;
     if (b->cap > keep) { xfree(b->p); b->p = NULL; b->cap = 0; }
 }
+
+void buf_append_varint(buf_t *b, unsigned long long v)
+{
+    unsigned char tmp[10];
+    int n = 0;
+    do {
+        tmp[n] = (unsigned char)(v & 0x7f);
+        v >>= 7;
+        if (v) tmp[n] |= 0x80;
+        n++;
+    } while (v);
+    buf_append(b, tmp, (size_t)n);
+}
+
+int varint_read(const unsigned char **p, const unsigned char *end, unsigned long long *out)
+{
+    unsigned long long v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (*p >= end) return 0;
+        unsigned char c = *(*p)++;
+        v |= (unsigned long long)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *out = v;
+            return 1;
+        }
+    }
+    return 0;
+}

@@ -27,6 +27,11 @@ void buf_consume(buf_t *b, size_t n);
 void buf_compact(buf_t *b);
 /* Insert n bytes at absolute position pos (<= len), shifting the tail. */
 void buf_insert(buf_t *b, size_t pos, const void *data, size_t n);
+/* LEB128-style varint (7 bits a byte, low bits first), used by the DUMP
+ * bodies of the aggregate types. varint_read returns 1 and advances *p, or
+ * 0 if the bytes end or the value exceeds 64 bits. */
+void buf_append_varint(buf_t *b, unsigned long long v);
+int  varint_read(const unsigned char **p, const unsigned char *end, unsigned long long *out);
 /* Drop everything; free the memory when it grew beyond keep bytes. */
 void buf_reset(buf_t *b, size_t keep);
 

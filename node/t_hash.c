@@ -703,34 +703,6 @@ static const char *hash_enc_name(int enc, const void *val)
 
 /* DUMP body: varint count, then per pair varint len + field bytes,
  * varint len + value bytes. */
-static void hash_put_varint(buf_t *b, unsigned long long v)
-{
-    unsigned char tmp[10];
-    int n = 0;
-    do {
-        tmp[n] = (unsigned char)(v & 0x7f);
-        v >>= 7;
-        if (v) tmp[n] |= 0x80;
-        n++;
-    } while (v);
-    buf_append(b, tmp, (size_t)n);
-}
-
-static int hash_get_varint(const unsigned char **p, const unsigned char *end, unsigned long long *out)
-{
-    unsigned long long v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (*p >= end) return 0;
-        unsigned char b = *(*p)++;
-        v |= (unsigned long long)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *out = v;
-            return 1;
-        }
-    }
-    return 0;
-}
-
 static void hash_serialize(int enc, const void *val, buf_t *out)
 {
     hash_iter it;
@@ -739,12 +711,12 @@ static void hash_serialize(int enc, const void *val, buf_t *out)
     kv tmp;
     tmp.enc = (uint32_t)enc;
     tmp.val = (void *)val;
-    hash_put_varint(out, hash_len(&tmp));
+    buf_append_varint(out, hash_len(&tmp));
     hash_iter_init(&it, enc, (void *)val);
     while (hash_iter_next(&it, &f, &fl, &v, &vl)) {
-        hash_put_varint(out, fl);
+        buf_append_varint(out, fl);
         buf_append(out, f, fl);
-        hash_put_varint(out, vl);
+        buf_append_varint(out, vl);
         buf_append(out, v, vl);
     }
 }
@@ -753,7 +725,7 @@ static void hash_serialize(int enc, const void *val, buf_t *out)
 static int hash_get_str(const unsigned char **p, const unsigned char *end, const char **s, size_t *len)
 {
     unsigned long long l;
-    if (!hash_get_varint(p, end, &l) || l > (unsigned long long)(end - *p) || l > DICT_MAX_KEY) return 0;
+    if (!varint_read(p, end, &l) || l > (unsigned long long)(end - *p) || l > DICT_MAX_KEY) return 0;
     *s = (const char *)*p;
     *len = (size_t)l;
     *p += l;
@@ -767,7 +739,7 @@ static int hash_deserialize(const char *data, size_t n, int *enc, void **val)
     const char *f, *v;
     size_t fl, vl;
     /* Each pair needs at least two length bytes: bounds count before any allocation. */
-    if (!hash_get_varint(&p, end, &count) || count == 0 || count > (unsigned long long)(end - p) / 2) return -1;
+    if (!varint_read(&p, end, &count) || count == 0 || count > (unsigned long long)(end - p) / 2) return -1;
     /* First pass: well-formed, and small enough for a listpack? */
     const unsigned char *start = p;
     int small = (long long)count <= cfg.hash_max_listpack_entries;

@@ -869,34 +869,6 @@ static const char *list_enc_name(int enc, const void *val)
 
 /* DUMP body: varint count, then per element varint length + bytes
  * (integer entries rendered in decimal). */
-static void list_put_varint(buf_t *b, unsigned long long v)
-{
-    unsigned char tmp[10];
-    int n = 0;
-    do {
-        tmp[n] = (unsigned char)(v & 0x7f);
-        v >>= 7;
-        if (v) tmp[n] |= 0x80;
-        n++;
-    } while (v);
-    buf_append(b, tmp, (size_t)n);
-}
-
-static int list_get_varint(const unsigned char **p, const unsigned char *end, unsigned long long *out)
-{
-    unsigned long long v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (*p >= end) return 0;
-        unsigned char b = *(*p)++;
-        v |= (unsigned long long)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *out = v;
-            return 1;
-        }
-    }
-    return 0;
-}
-
 static void list_serialize(int enc, const void *val, buf_t *out)
 {
     kv tmp;
@@ -904,13 +876,13 @@ static void list_serialize(int enc, const void *val, buf_t *out)
     tmp.val = (void *)val;
     list_iter it;
     char intbuf[LP_INTBUF_SIZE];
-    list_put_varint(out, list_len(&tmp));
+    buf_append_varint(out, list_len(&tmp));
     list_iter_init(&it, &tmp, QL_FWD, 0);
     while (list_iter_next(&it)) {
         size_t len;
         const char *s = enc == OBJ_ENC_LISTPACK ? lp_get_str(it.cur, &len, intbuf)
                                                 : ql_entry_str(&it.qe, &len, intbuf);
-        list_put_varint(out, len);
+        buf_append_varint(out, len);
         buf_append(out, s, len);
     }
 }
@@ -920,11 +892,11 @@ static int list_deserialize(const char *data, size_t n, int *enc, void **val)
     const unsigned char *p = (const unsigned char *)data, *end = p + n, *start;
     unsigned long long count, len;
     /* Each element takes at least its length byte: bounds count up front. */
-    if (!list_get_varint(&p, end, &count) || count == 0 || count > (unsigned long long)(end - p))
+    if (!varint_read(&p, end, &count) || count == 0 || count > (unsigned long long)(end - p))
         return -1;
     start = p;
     for (unsigned long long i = 0; i < count; i++) {
-        if (!list_get_varint(&p, end, &len) || len > (unsigned long long)(end - p) ||
+        if (!varint_read(&p, end, &len) || len > (unsigned long long)(end - p) ||
             len > LP_MAX_SAFE_SIZE)
             return -1;
         p += len;
@@ -934,7 +906,7 @@ static int list_deserialize(const char *data, size_t n, int *enc, void **val)
     tmp.enc = OBJ_ENC_LISTPACK;
     tmp.val = lp_new();
     for (p = start; p < end;) {
-        list_get_varint(&p, end, &len);
+        varint_read(&p, end, &len);
         list_push(&tmp, QL_TAIL, (const char *)p, (size_t)len);
         p += len;
     }

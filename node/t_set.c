@@ -1033,34 +1033,6 @@ static const char *set_enc_name(int enc, const void *val)
 }
 
 /* DUMP body: varint count, then per member varint len + bytes. */
-static void set_put_varint(buf_t *b, unsigned long long v)
-{
-    unsigned char tmp[10];
-    int n = 0;
-    do {
-        tmp[n] = (unsigned char)(v & 0x7f);
-        v >>= 7;
-        if (v) tmp[n] |= 0x80;
-        n++;
-    } while (v);
-    buf_append(b, tmp, (size_t)n);
-}
-
-static int set_get_varint(const unsigned char **p, const unsigned char *end, unsigned long long *out)
-{
-    unsigned long long v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (*p >= end) return 0;
-        unsigned char b = *(*p)++;
-        v |= (unsigned long long)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *out = v;
-            return 1;
-        }
-    }
-    return 0;
-}
-
 static void set_serialize(int enc, const void *val, buf_t *out)
 {
     setv s = {enc, (void *)val};
@@ -1069,10 +1041,10 @@ static void set_serialize(int enc, const void *val, buf_t *out)
     size_t len;
     int isint;
     long long v;
-    set_put_varint(out, sv_size(&s));
+    buf_append_varint(out, sv_size(&s));
     set_iter_init(&it, &s);
     while (set_iter_next(&it, &m, &len, &isint, &v)) {
-        set_put_varint(out, len);
+        buf_append_varint(out, len);
         buf_append(out, m, len);
     }
 }
@@ -1082,13 +1054,13 @@ static int set_deserialize(const char *data, size_t n, int *enc, void **val)
     const unsigned char *p = (const unsigned char *)data, *end = p + n;
     unsigned long long count;
     /* Each member needs at least one length byte: bounds count before allocating. */
-    if (!set_get_varint(&p, end, &count) || count == 0 || count > (unsigned long long)(end - p)) return -1;
+    if (!varint_read(&p, end, &count) || count == 0 || count > (unsigned long long)(end - p)) return -1;
     const unsigned char *start = p;
     int ints = (long long)count <= cfg.set_max_intset_entries;
     for (unsigned long long i = 0; i < count; i++) {
         unsigned long long l;
         long long v;
-        if (!set_get_varint(&p, end, &l) || l > (unsigned long long)(end - p) || l > DICT_MAX_KEY) return -1;
+        if (!varint_read(&p, end, &l) || l > (unsigned long long)(end - p) || l > DICT_MAX_KEY) return -1;
         if (ints && !set_member_int((const char *)p, (size_t)l, &v)) ints = 0;
         p += l;
     }
@@ -1098,7 +1070,7 @@ static int set_deserialize(const char *data, size_t n, int *enc, void **val)
     if (!ints) dict_expand(s.val, (size_t)count);
     for (unsigned long long i = 0; i < count; i++) {
         unsigned long long l = 0;
-        set_get_varint(&p, end, &l);
+        varint_read(&p, end, &l);
         if (!sv_add(&s, (const char *)p, (size_t)l)) {   /* duplicate: corrupt payload */
             sv_free(&s);
             return -1;
