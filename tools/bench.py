@@ -19,6 +19,7 @@ import ctypes
 import json
 import os
 import random
+import resource
 import shlex
 import shutil
 import signal
@@ -202,10 +203,15 @@ def run_benchmark(srv, test, n, pipeline, clients, keyspace, timeout=300):
     argv = ["redis-benchmark", "-h", HOST, "-p", str(srv.port), "--csv", "-t", test,
             "-n", str(n), "-P", str(pipeline), "-c", str(clients), "-r", str(keyspace)]
     t0 = srv.cpu_ticks()
+    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     w0 = time.monotonic()
     r = subprocess.run(argv, capture_output=True, timeout=timeout)
     wall = time.monotonic() - w0
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t1 = srv.cpu_ticks()
+    # How busy redis-benchmark itself was: near 100% means the client, not the
+    # server, sets the pace (the case at -P 1 on two cores).
+    client_busy = ((c1.ru_utime + c1.ru_stime) - (c0.ru_utime + c0.ru_stime)) / wall
     if r.returncode != 0:
         raise RuntimeError(f"{shlex.join(argv)} failed ({r.returncode}):\n"
                            f"{r.stdout.decode()}\n{r.stderr.decode()}")
@@ -217,6 +223,7 @@ def run_benchmark(srv, test, n, pipeline, clients, keyspace, timeout=300):
     if row is None:
         raise RuntimeError(f"no CSV row for {test} in:\n{r.stdout.decode()}")
     return {"rps": float(row[1]), "p50": float(row[4]), "seconds": wall,
+            "client_busy": client_busy,
             "cpu_us_per_req": (t1 - t0) / CLK_TCK * 1e6 / n}
 
 
@@ -269,8 +276,8 @@ def main():
     ap.add_argument("--keyspace", type=int, default=100000)
     ap.add_argument("--json", help="also write raw results here")
     a = ap.parse_args()
-    rounds = a.rounds or (1 if a.quick else 3)
-    seconds = a.seconds or (0.3 if a.quick else 1.5)
+    rounds = a.rounds or (1 if a.quick else 7)
+    seconds = a.seconds or (0.3 if a.quick else 1.0)
     tests = [t.strip() for t in a.tests.split(",") if t.strip()]
     for t in tests:
         if t not in BENCH_LABELS:
@@ -309,11 +316,12 @@ def main():
     rows = []
     print()
     print(f"rounds={rounds}, clients={a.clients}, keyspace={a.keyspace}, "
-          f"~{seconds}s per run; medians over rounds")
+          f"~{seconds}s per run; ops/s and CPU are medians over rounds, ratios are "
+          f"medians of the per-round (back-to-back) ratios")
     print()
     print("| test | P | requests | shoal ops/s | redis ops/s | ratio | shoal us CPU/req | "
-          "redis us CPU/req | CPU ratio | shoal p50 ms | redis p50 ms |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "redis us CPU/req | CPU ratio | shoal p50 ms | redis p50 ms | client busy shoal/redis |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     ratios, cpu_ratios = [], []
     for p in pipelines:
         for t in tests:
@@ -321,15 +329,19 @@ def main():
             s_rps, r_rps = median([x["rps"] for x in sh]), median([x["rps"] for x in rd])
             s_cpu = median([x["cpu_us_per_req"] for x in sh])
             r_cpu = median([x["cpu_us_per_req"] for x in rd])
-            ratio = s_rps / r_rps if r_rps else float("nan")
-            cratio = s_cpu / r_cpu if r_cpu else float("nan")
+            # Paired: round i of shoal against round i of redis, then the median.
+            ratio = median([x["rps"] / y["rps"] for x, y in zip(sh, rd) if y["rps"]])
+            cratio = median([x["cpu_us_per_req"] / y["cpu_us_per_req"]
+                             for x, y in zip(sh, rd) if y["cpu_us_per_req"]])
             ratios.append(ratio)
             if cratio == cratio and cratio > 0:
                 cpu_ratios.append(cratio)
             print(f"| {BENCH_LABELS[t]} | {p} | {ns[(t, p)]} | {s_rps:,.0f} | {r_rps:,.0f} | "
                   f"{ratio:.2f} | {s_cpu:.2f} | {r_cpu:.2f} | {cratio:.2f} | "
                   f"{median([x['p50'] for x in sh]):.3f} | "
-                  f"{median([x['p50'] for x in rd]):.3f} |")
+                  f"{median([x['p50'] for x in rd]):.3f} | "
+                  f"{median([x['client_busy'] for x in sh]):.0%} / "
+                  f"{median([x['client_busy'] for x in rd]):.0%} |")
             rows.append({"test": t, "pipeline": p, "requests": ns[(t, p)],
                          "shoal": sh, "redis": rd, "ratio": ratio, "cpu_ratio": cratio})
     print()
