@@ -226,6 +226,7 @@ void client_free(proxy_client *c)
         req_release(r);     /* the FIFO's */
     }
     c->head = c->tail = NULL;
+    worker_unhold_client(w, c);
     worker_unregister_client(w, c);
     event_free(c->rev);
     event_free(c->wev);
@@ -274,9 +275,31 @@ static void after_drain(proxy_client *c)
     if (c->flags & CL_PAUSED) client_resume(c);
 }
 
+/* Replies of a pipeline come back from several nodes in different loop
+ * iterations. Writing each completed prefix as it appears costs the client
+ * and the proxy a syscall per part; so while the oldest pending request is
+ * an ordinary forwarded one, on a backend for less than COALESCE_US (its
+ * reply is on its way, and its completion marks us dirty again), the ready
+ * prefix waits for it, up to COALESCE_MAX bytes; a timer flushes it anyway
+ * once COALESCE_US have passed (a slow node). Lease, fanout, retried and
+ * blocking requests never hold replies back. */
+#define COALESCE_MAX   65536
+#define COALESCE_US    2000
+static int hold_output(const proxy_client *c)
+{
+    const proxy_req *h = c->head;
+    return h && h->state == RQ_INFLIGHT && h->be && h->type == RQT_CLIENT &&
+           !(h->flags & RQF_BARRIER) && buf_unread(&c->wbuf) < COALESCE_MAX &&
+           c->w->now_us - h->t_sent_us < COALESCE_US;
+}
+
 void client_flush(proxy_client *c)
 {
     if (c->writing || (c->flags & CL_CLOSE_ASAP)) return;
+    if (hold_output(c)) {
+        worker_hold_client(c->w, c, COALESCE_US - (c->w->now_us - c->head->t_sent_us) + 1);
+        return;
+    }
     size_t n = buf_unread(&c->wbuf);
     if (n) {
         ssize_t wr = write(c->fd, buf_rptr(&c->wbuf), n);

@@ -91,7 +91,7 @@ typedef struct proxy_client {
     void *hook_arg;
     proxy_client_close_fn *on_close;
     void *on_close_arg;
-    struct proxy_client *dirty_next, *close_next;
+    struct proxy_client *dirty_next, *close_next, *held_next;
     struct proxy_client *reg_prev, *reg_next;
     atomic_int killed;        /* CLIENT KILL from any worker */
 } proxy_client;
@@ -102,6 +102,7 @@ typedef struct proxy_client {
 #define CL_PAUSED      0x08   /* reading stopped: too many pending requests */
 #define CL_CLOSING     0x10   /* on w->closing */
 #define CL_NOREAD      0x20   /* QUIT or protocol error: read nothing more */
+#define CL_HELD        0x40   /* on w->held (output waits for its pipeline) */
 
 /* Takes over an accepted, non-blocking socket. */
 void client_new(proxy_worker *w, int fd);

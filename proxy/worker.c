@@ -261,6 +261,46 @@ void worker_mark_client_dirty(proxy_worker *w, proxy_client *c)
     w->dirty_cl = c;
 }
 
+void worker_hold_client(proxy_worker *w, proxy_client *c, long long us)
+{
+    if (c->flags & CL_HELD) return;
+    c->flags |= CL_HELD;
+    c->held_next = w->held;
+    w->held = c;
+    if (!evtimer_pending(w->hold_ev, NULL)) {
+        struct timeval tv = {0, (suseconds_t)us};
+        evtimer_add(w->hold_ev, &tv);
+    }
+}
+
+void worker_unhold_client(proxy_worker *w, proxy_client *c)
+{
+    if (!(c->flags & CL_HELD)) return;
+    for (proxy_client **pp = &w->held; *pp; pp = &(*pp)->held_next)
+        if (*pp == c) {
+            *pp = c->held_next;
+            break;
+        }
+    c->flags &= ~CL_HELD;
+    c->held_next = NULL;
+}
+
+/* Held output's time is up: flush (client_flush holds again only for a
+ * newer pipeline head). */
+static void on_hold_timer(evutil_socket_t fd, short ev, void *arg)
+{
+    proxy_worker *w = arg;
+    (void)fd; (void)ev;
+    w->now_us = mono_us();
+    while (w->held) {
+        proxy_client *c = w->held;
+        w->held = c->held_next;
+        c->held_next = NULL;
+        c->flags &= ~CL_HELD;
+        worker_mark_client_dirty(w, c);
+    }
+}
+
 /* ---- slot map -------------------------------------------------------------- */
 
 static void rebuild_node_cache(proxy_worker *w, const slotmap *m)
@@ -489,6 +529,7 @@ proxy_worker *worker_new(int id, proxy_config *cfg, char *err, size_t errlen)
     event_add(w->notify_ev, NULL);
     w->retry_ev = evtimer_new(w->base, on_retry_timer, w);
     w->kick_ev = evtimer_new(w->base, on_kick, w);
+    w->hold_ev = evtimer_new(w->base, on_hold_timer, w);
     w->cron_ev = event_new(w->base, -1, EV_PERSIST, on_cron, w);
     struct timeval tv = {0, CRON_MS * 1000};
     event_add(w->cron_ev, &tv);
@@ -533,6 +574,7 @@ void worker_join_free(proxy_worker *w)
     if (w->notify_fd > 0) close(w->notify_fd);
     if (w->retry_ev) event_free(w->retry_ev);
     if (w->kick_ev) event_free(w->kick_ev);
+    if (w->hold_ev) event_free(w->hold_ev);
     if (w->cron_ev) event_free(w->cron_ev);
     while (w->free_reqs) {
         proxy_req *r = w->free_reqs;

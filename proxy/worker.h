@@ -76,6 +76,8 @@ struct proxy_worker {
     /* clients */
     proxy_client *dirty_cl;        /* to flush at the end of the iteration */
     proxy_client *closing;         /* to free at the end of the iteration */
+    proxy_client *held;            /* output held back for a pipeline's rest */
+    struct event *hold_ev;         /* bounds how long output is held */
     pthread_mutex_t reg_lock;      /* guards the registry links and names */
     proxy_client *clients;         /* registry (CLIENT LIST) */
     int n_clients;
@@ -145,6 +147,11 @@ void worker_defer(proxy_worker *w, proxy_req *r);
 
 void worker_mark_be_dirty(proxy_worker *w, backend *b);
 void worker_mark_client_dirty(proxy_worker *w, proxy_client *c);
+/* The client's ready output waits for the rest of its pipeline (see
+ * client_flush); after at most `us` it is looked at again. */
+void worker_hold_client(proxy_worker *w, proxy_client *c, long long us);
+/* Take a client off the held list (it is being freed). */
+void worker_unhold_client(proxy_worker *w, proxy_client *c);
 
 /* Registry of clients (for CLIENT LIST / KILL). */
 void worker_register_client(proxy_worker *w, proxy_client *c);

@@ -254,7 +254,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=float(env("BENCH_SECONDS", "0")) or None)
     ap.add_argument("--backend", default=env("PROXY_BENCH_BACKEND", "shoal"),
                     choices=["shoal", "redis"])
-    ap.add_argument("--threads", type=int, default=int(env("PROXY_BENCH_THREADS", "2")))
+    ap.add_argument("--threads", type=int, default=int(env("PROXY_BENCH_THREADS", "1")))
     ap.add_argument("--clients", type=int, default=int(env("BENCH_CLIENTS", "50")))
     ap.add_argument("--tests", default="set,get,mset")
     ap.add_argument("--pipelines", default="1,16")
