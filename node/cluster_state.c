@@ -497,9 +497,13 @@ void cluster_update_state(void)
         }
     }
     cluster->size = size;
+    /* A node that knows no master with slots is not "in a minority": there is
+     * no newer configuration it could have missed, so (unlike Redis) that
+     * does not start the rejoin delay below, and a fresh cluster goes ok as
+     * soon as its slots are covered. */
     if (reachable < size / 2 + 1) {
         new_state = CLUSTER_FAIL;
-        cluster->among_minority_since_ms = now;
+        if (size > 0) cluster->among_minority_since_ms = now;
     }
 
     if (new_state != cluster->state) {
