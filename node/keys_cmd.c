@@ -219,38 +219,13 @@ static void scan_collect(void *ctx, kv *e)
     a->v[a->n++] = e;
 }
 
-/* Redis reads the cursor with strtoul: an optional sign, leading zeros
- * and even an empty string (cursor 0) are accepted, "-N" wraps around;
- * a leading space, trailing junk or overflow is an error. */
-static int scan_parse_cursor(client *c, int i, unsigned long long *cursor)
-{
-    const char *p = ARG(c, i), *end = p + ARGLEN(c, i);
-    unsigned long long v = 0;
-    int neg = 0, ok = 1;
-    if (p < end && (*p == '+' || *p == '-')) {
-        neg = *p++ == '-';
-        if (p == end) ok = 0; /* a lone sign converts nothing */
-    }
-    for (; p < end && ok; p++) {
-        if (*p < '0' || *p > '9') ok = 0;
-        else if (v > (~0ULL - (unsigned)(*p - '0')) / 10) ok = 0;
-        else v = v * 10 + (unsigned)(*p - '0');
-    }
-    if (!ok) {
-        reply_error(c, "ERR invalid cursor");
-        return -1;
-    }
-    *cursor = neg ? 0 - v : v;
-    return 0;
-}
-
 static void scan_cmd(client *c)
 {
     unsigned long long cursor;
     long long count = 10;
     const char *pat = NULL, *type = NULL;
     size_t plen = 0, tlen = 0;
-    if (scan_parse_cursor(c, 1, &cursor) < 0) return;
+    if (arg_scan_cursor(c, 1, &cursor) < 0) return;
     for (int i = 2; i < c->argc; i += 2) {
         if (i + 1 >= c->argc) {
             reply_syntax_err(c);

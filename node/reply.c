@@ -145,3 +145,28 @@ int arg_timeout(client *c, int i, long long *deadline)
     *deadline = ms > 0 ? srv.now_ms + ms : 0;
     return 0;
 }
+
+/* Redis reads the cursor with strtoul: an optional sign, leading zeros
+ * and even an empty string (cursor 0) are accepted, "-N" wraps around;
+ * a leading space, trailing junk or overflow is an error. */
+int arg_scan_cursor(client *c, int i, unsigned long long *cursor)
+{
+    const char *p = ARG(c, i), *end = p + ARGLEN(c, i);
+    unsigned long long v = 0;
+    int neg = 0, ok = 1;
+    if (p < end && (*p == '+' || *p == '-')) {
+        neg = *p++ == '-';
+        if (p == end) ok = 0; /* a lone sign converts nothing */
+    }
+    for (; p < end && ok; p++) {
+        if (*p < '0' || *p > '9') ok = 0;
+        else if (v > (~0ULL - (unsigned)(*p - '0')) / 10) ok = 0;
+        else v = v * 10 + (unsigned)(*p - '0');
+    }
+    if (!ok) {
+        reply_error(c, "ERR invalid cursor");
+        return -1;
+    }
+    *cursor = neg ? 0 - v : v;
+    return 0;
+}

@@ -53,6 +53,8 @@ void reply_schedule(client *c);
 /* Argument parsing that replies with Redis's error on failure.
  * Return 0 on success, -1 after replying an error. */
 int arg_ll(client *c, int i, long long *out);
+/* A SCAN-family cursor, read as Redis does (strtoul); replies the error. */
+int arg_scan_cursor(client *c, int i, unsigned long long *cursor);
 int arg_ll_range(client *c, int i, long long min, long long max, long long *out, const char *errmsg);
 int arg_double(client *c, int i, double *out);
 int arg_ldouble(client *c, int i, long double *out);

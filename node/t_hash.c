@@ -539,29 +539,6 @@ static void hrandfield_cmd(client *c)
 /* ---------------------------------------------------------------------
  * HSCAN */
 
-/* Redis's cursor rule (strtoul, whole string, no leading space, no
- * overflow; "-1" wraps around as strtoul does). */
-static int hash_parse_cursor(const char *s, size_t len, unsigned long long *out)
-{
-    size_t i = 0;
-    int neg = 0;
-    unsigned long long v = 0;
-    if (len == 0) {
-        *out = 0;
-        return 1;
-    }
-    if (s[0] == '+' || s[0] == '-') neg = s[i++] == '-';
-    if (i == len) return 0;
-    for (; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9') return 0;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (~0ULL - d) / 10) return 0;
-        v = v * 10 + d;
-    }
-    *out = neg ? 0 - v : v;
-    return 1;
-}
-
 typedef struct hscan_acc {
     const dict_entry **v;
     size_t n, cap;
@@ -581,10 +558,7 @@ static void hscan_cmd(client *c)
 {
     unsigned long long cursor;
     kv *e;
-    if (!hash_parse_cursor(ARG(c, 2), ARGLEN(c, 2), &cursor)) {
-        reply_error(c, "ERR invalid cursor");
-        return;
-    }
+    if (arg_scan_cursor(c, 2, &cursor) < 0) return;
     if (hash_key(c, 0, &e) < 0) return;
     if (!e) {
         reply_array(c, 2);

@@ -512,21 +512,6 @@ static void zrandmember_cmd(client *c)
 
 /* ---- ZSCAN ---- */
 
-/* Redis parses the cursor with strtoul: no leading space, whole string,
- * no overflow (a leading '-' wraps around, as there). */
-static int parse_cursor(client *c, int i, unsigned long long *cursor)
-{
-    size_t len = ARGLEN(c, i);
-    char *s = xmemdup(ARG(c, i), len), *end;
-    errno = 0;
-    *cursor = strtoull(s, &end, 10);
-    int ok = !(len && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r'))) && *end == '\0' &&
-             errno != ERANGE && (size_t)(end - s) == len;
-    xfree(s);
-    if (!ok) reply_error(c, "ERR invalid cursor");
-    return ok ? 0 : -1;
-}
-
 typedef struct scan_acc {
     const dict_entry **v;
     size_t n, cap;
@@ -545,7 +530,7 @@ static void scan_collect(void *ctx, const dict_entry *de)
 static void zscan_cmd(client *c)
 {
     unsigned long long cursor;
-    if (parse_cursor(c, 2, &cursor) < 0) return;
+    if (arg_scan_cursor(c, 2, &cursor) < 0) return;
     kv *e;
     if (lookup_zset(c, 1, 0, &e) < 0) return;
     if (!e) {
