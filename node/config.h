@@ -47,6 +47,7 @@ struct node_config {
     long long port;
     conf_list bind;            /* addresses; a leading '-' marks one whose bind may fail */
     long long tcp_backlog, tcp_keepalive, timeout, maxclients;
+    long long io_coalesce_us;  /* nap between polls while many clients are busy */
     /* process */
     char *dir, *logfile, *pidfile;
     int loglevel;              /* LOG_DEBUG..LOG_WARNING from log.h */

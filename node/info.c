@@ -130,13 +130,13 @@ static void sec_stats(buf_t *b)
                   "total_reads_processed:%lld\r\ntotal_writes_processed:%lld\r\n"
                   "io_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\n"
                   "client_query_buffer_limit_disconnections:%lld\r\nclient_output_buffer_limit_disconnections:%lld\r\n"
-                  "blocked_keys_served:%lld\r\npropagated_commands:%lld\r\n",
+                  "blocked_keys_served:%lld\r\npropagated_commands:%lld\r\nio_coalesce_naps:%lld\r\n",
                s->connections, s->commands, s->net_input_bytes, s->net_output_bytes, s->rejected_conns,
                s->expired_keys, (double)s->expired_stale_perc, s->evicted_keys, s->keyspace_hits,
                s->keyspace_misses, pubsub_channel_count(), pubsub_pattern_count(), pubsub_shard_channel_count(),
                s->unexpected_error_replies, s->error_replies, s->total_reads, s->total_writes,
                s->client_qbuf_limit_disconnections, s->client_obuf_limit_disconnections, s->blocked_keys_served,
-               cmd_propagated_count());
+               cmd_propagated_count(), s->io_coalesce_naps);
 }
 
 static void sec_replication(buf_t *b)

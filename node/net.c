@@ -253,6 +253,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
     c->qbuf.len += (size_t)n;
     srv.stat.net_input_bytes += n;
     srv.stat.total_reads++;
+    server_note_active(c);
     if (cfg.client_query_buffer_limit && buf_unread(&c->qbuf) > (size_t)cfg.client_query_buffer_limit) {
         log_warning("closing client %s: query buffer over client-query-buffer-limit", c->addr);
         srv.stat.client_qbuf_limit_disconnections++;

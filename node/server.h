@@ -16,6 +16,7 @@ typedef struct server_stats {
     long long unexpected_error_replies;
     long long client_qbuf_limit_disconnections, client_obuf_limit_disconnections;
     long long total_reads, total_writes;
+    long long io_coalesce_naps;   /* naps taken instead of sleeping in epoll_wait */
     long long blocked_keys_served;
 } server_stats;
 
@@ -30,6 +31,10 @@ struct server {
     long long  lastsave;
     struct client *clients;       /* doubly linked list */
     size_t     nclients;
+    /* Clients that sent something in the current / last whole millisecond
+     * (io-coalesce: nap only when many are active, see server_run_loop). */
+    long long  active_ms;
+    size_t     active_count, active_prev;
     uint64_t   next_client_id;
     struct client *pending_writes;/* clients with output to flush */
     struct client *current;       /* client whose command is executing */
@@ -57,6 +62,8 @@ void server_flush_pending(void);
  * the loop waits again (Redis's beforeSleep): deferred cluster work, then
  * the replies of every client served in this iteration. */
 void server_before_sleep(void);
+/* Counts c among the clients active this millisecond (io-coalesce). */
+void server_note_active(struct client *c);
 /* Runs the event loop until shutdown. */
 void server_run_loop(void);
 /* Orderly shutdown from SHUTDOWN or a signal. */
