@@ -267,7 +267,7 @@ const conf_key config_keys[] = {
     K_INT("tcp-keepalive", NULL, tcp_keepalive, "300", 0, INT_MAX, RT),
     K_INT("timeout", NULL, timeout, "0", 0, INT_MAX, RT),
     K_INT("maxclients", NULL, maxclients, "10000", 1, UINT_MAX, RT),
-    K_INT("io-coalesce-us", NULL, io_coalesce_us, "30", 0, 1000, RT),
+    K_INT("io-coalesce-us", NULL, io_coalesce_us, "60", 0, 1000, RT),
     /* process */
     { .name = "dir", .type = CONF_STRING, .off = F(dir), .def = ".", .flags = RT | CONF_PROTECTED,
       .format = dir_format }, /* main.c creates it and chdirs into it */

@@ -33,7 +33,7 @@ def naps_during_load(node, n, clients):
 
 def test_config_key(node):
     c = node.client()
-    assert c.config_get("io-coalesce-us") == {"io-coalesce-us": "30"}
+    assert c.config_get("io-coalesce-us") == {"io-coalesce-us": "60"}
     assert c.config_set("io-coalesce-us", 0)
     assert c.config_get("io-coalesce-us") == {"io-coalesce-us": "0"}
     for bad in ("1001", "-1", "x"):
@@ -41,7 +41,7 @@ def test_config_key(node):
             c.config_set("io-coalesce-us", bad)
         assert "io-coalesce-us" in str(e.value)
     assert c.config_get("io-coalesce-us") == {"io-coalesce-us": "0"}
-    c.config_set("io-coalesce-us", 30)
+    c.config_set("io-coalesce-us", 60)
 
 
 @pytest.mark.node_args("--io-coalesce-us", "200")
