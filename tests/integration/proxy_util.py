@@ -49,7 +49,7 @@ from redis.crc import key_slot
 from conftest import (HOST, RawConn, RespError, Server, ServerStartError, _crash_message,
                       _register, fmt_raw)
 from cluster_util import (ClusterFactory, ClusterNode, describe_views,  # noqa: F401
-                          myself_of, parse_cluster_nodes, redis_cli, wait_for, wait_state)
+                          attach, myself_of, parse_cluster_nodes, redis_cli, wait_for, wait_state)
 
 REPO = Path(__file__).resolve().parents[2]
 PROXY_BIN = os.environ.get("SHOAL_PROXY_BIN", str(REPO / "bin" / "shoal-proxy"))
@@ -784,3 +784,47 @@ def differential(proxy_conn, ref_conn, script, timeout=15):
     want = run_script(ref_conn, script, timeout)
     got = run_script(proxy_conn, script, timeout)
     return diff_script(script, got, want)
+
+
+# ---- the module-scoped cluster + proxy the proxy test files share ----------------------
+
+class ProxyEnv:
+    def __init__(self, kind, cluster, proxy, pf):
+        self.kind, self.cluster, self.proxy, self.pf = kind, cluster, proxy, pf
+
+
+def proxy_env(request, kind=None, proxy_args=(), **build):
+    """Body of a cluster+proxy fixture: a cluster of `kind` (default request.param, for a
+    module fixture with params=backend_params()) built by build_cluster (3 masters and 3
+    replicas unless `build` says otherwise) plus one proxy started with proxy_args; yields a
+    ProxyEnv, tears both down."""
+    kind = kind or request.param
+    build = {"masters": 3, "replicas": 1, **build}
+    cf = ClusterFactory(request)
+    pf = ProxyFactory(request)
+    try:
+        cluster = build_cluster(cf, kind, **build)
+        proxy = pf.start(cluster, *proxy_args)
+        yield ProxyEnv(kind, cluster, proxy, pf)
+    finally:
+        try:
+            pf.teardown()
+        finally:
+            cf.teardown()
+
+
+def proxy_px(request, env):
+    """Body of the per-test fixture: the module's cluster+proxy, emptied (FLUSHALL straight on
+    the masters); a proxy that crashed in an earlier test is restarted (that test already
+    failed), and it must still be alive afterwards."""
+    attach(request, env.cluster.nodes + env.pf.made)
+    if not env.proxy.alive():
+        env.proxy.restart()
+    env.cluster.flushall()
+    yield env
+    env.pf.check_alive()
+
+
+def reference_server(request, env):
+    """A standalone server of the same kind as the cluster's nodes (emptied)."""
+    return request.getfixturevalue("node" if env.kind == "shoal" else "oracle")

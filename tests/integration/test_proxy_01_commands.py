@@ -24,48 +24,24 @@ import pytest
 import redis
 
 from conftest import HOST, RawConn, fmt_raw
-from cluster_util import (ClusterFactory, attach, parse_cluster_info, parse_cluster_nodes,
-                          wait_for)
-from proxy_util import (CROSSSLOT, SLOTS, ProxyFactory, T, backend_params, build_cluster,
-                        differential, key_slot, run_script, spread_keys)
-
-
-class Env:
-    def __init__(self, kind, cluster, proxy, pf):
-        self.kind, self.cluster, self.proxy, self.pf = kind, cluster, proxy, pf
+from cluster_util import parse_cluster_info, parse_cluster_nodes, wait_for
+from proxy_util import (CROSSSLOT, SLOTS, T, backend_params, differential, key_slot, proxy_env,
+                        proxy_px, reference_server, run_script, spread_keys)
 
 
 @pytest.fixture(scope="module", params=backend_params())
 def env(request):
-    cf = ClusterFactory(request)
-    pf = ProxyFactory(request)
-    try:
-        cluster = build_cluster(cf, request.param, masters=3, replicas=1)
-        proxy = pf.start(cluster)
-        yield Env(request.param, cluster, proxy, pf)
-    finally:
-        try:
-            pf.teardown()
-        finally:
-            cf.teardown()
+    yield from proxy_env(request)
 
 
 @pytest.fixture
 def px(request, env):
-    """The module's cluster+proxy, emptied (FLUSHALL straight on the masters); a proxy that
-    crashed in an earlier test is restarted (that test already failed)."""
-    attach(request, env.cluster.nodes + env.pf.made)
-    if not env.proxy.alive():
-        env.proxy.restart()
-    env.cluster.flushall()
-    yield env
-    env.pf.check_alive()
+    yield from proxy_px(request, env)
 
 
 @pytest.fixture
 def ref(request, env):
-    """A standalone server of the same kind as the cluster's nodes (emptied)."""
-    return request.getfixturevalue("node" if env.kind == "shoal" else "oracle")
+    return reference_server(request, env)
 
 
 def conns(px, ref, resp3=False):

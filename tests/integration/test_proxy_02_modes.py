@@ -25,44 +25,24 @@ import pytest
 import redis
 
 from conftest import RawConn, fmt_raw
-from cluster_util import ClusterFactory, attach, wait_for
-from proxy_util import (CROSSSLOT, ProxyFactory, Raw, backend_params, build_cluster,
-                        differential, key_in_slot, key_slot, resp)
-
-
-class Env:
-    def __init__(self, kind, cluster, proxy, pf):
-        self.kind, self.cluster, self.proxy, self.pf = kind, cluster, proxy, pf
+from cluster_util import attach, wait_for
+from proxy_util import (CROSSSLOT, ProxyFactory, Raw, backend_params, differential, key_in_slot,
+                        key_slot, proxy_env, proxy_px, reference_server, resp)
 
 
 @pytest.fixture(scope="module", params=backend_params())
 def env(request):
-    cf = ClusterFactory(request)
-    pf = ProxyFactory(request)
-    try:
-        cluster = build_cluster(cf, request.param, masters=3, replicas=1)
-        proxy = pf.start(cluster)
-        yield Env(request.param, cluster, proxy, pf)
-    finally:
-        try:
-            pf.teardown()
-        finally:
-            cf.teardown()
+    yield from proxy_env(request)
 
 
 @pytest.fixture
 def px(request, env):
-    attach(request, env.cluster.nodes + env.pf.made)
-    if not env.proxy.alive():
-        env.proxy.restart()
-    env.cluster.flushall()
-    yield env
-    env.pf.check_alive()
+    yield from proxy_px(request, env)
 
 
 @pytest.fixture
 def ref(request, env):
-    return request.getfixturevalue("node" if env.kind == "shoal" else "oracle")
+    return reference_server(request, env)
 
 
 def tag_on(cluster, i, name):
@@ -594,17 +574,8 @@ BACKEND_PASS = "backend-secret"
 def authenv(request, env):
     """A cluster of the module's kind whose nodes require a password, with a proxy that
     knows it (--backend-password) and asks clients for none."""
-    cf = ClusterFactory(request)
-    pf = ProxyFactory(request)
-    try:
-        cluster = build_cluster(cf, env.kind, masters=3, replicas=1, password=BACKEND_PASS)
-        proxy = pf.start(cluster, "--backend-password", BACKEND_PASS)
-        yield Env(env.kind, cluster, proxy, pf)
-    finally:
-        try:
-            pf.teardown()
-        finally:
-            cf.teardown()
+    yield from proxy_env(request, env.kind, ("--backend-password", BACKEND_PASS),
+                         password=BACKEND_PASS)
 
 
 def test_backend_password_every_mode(request, authenv):

@@ -38,49 +38,30 @@ import pytest
 
 from conftest import RawConn, encode_command, fmt_raw
 from cluster_util import ClusterFactory, attach, redis_cli, wait_for
-from proxy_util import (Load, ProxyFactory, backend_params, build_cluster, diff_script,
-                        differential, key_in_slot, key_slot, run_script, sigcont, sigstop,
-                        supports_command, verify_keys, verify_keys_direct)
+from proxy_util import (backend_params, build_cluster, diff_script, differential, key_in_slot,
+                        key_slot, Load, proxy_env, proxy_px, ProxyEnv,
+                        ProxyFactory, reference_server, run_script, sigcont,
+                        sigstop, supports_command, verify_keys,
+                        verify_keys_direct)
 
 REDIS_CLI = "/usr/bin/redis-cli"
 
 
-class Env:
-    def __init__(self, kind, cluster, proxy, pf):
-        self.kind, self.cluster, self.proxy, self.pf = kind, cluster, proxy, pf
-
-
 @pytest.fixture(scope="module", params=backend_params())
 def env(request):
-    cf = ClusterFactory(request)
-    pf = ProxyFactory(request)
-    kind = request.param
     # DEBUG PROTOCOL needs the debug command (Redis 7.0 refuses it by default).
-    args = ["--enable-debug-command", "yes"] if kind == "redis" else []
-    try:
-        cluster = build_cluster(cf, kind, masters=3, replicas=1, args=args)
-        proxy = pf.start(cluster)
-        yield Env(kind, cluster, proxy, pf)
-    finally:
-        try:
-            pf.teardown()
-        finally:
-            cf.teardown()
+    args = ["--enable-debug-command", "yes"] if request.param == "redis" else []
+    yield from proxy_env(request, args=args)
 
 
 @pytest.fixture
 def px(request, env):
-    attach(request, env.cluster.nodes + env.pf.made)
-    if not env.proxy.alive():
-        env.proxy.restart()
-    env.cluster.flushall()
-    yield env
-    env.pf.check_alive()
+    yield from proxy_px(request, env)
 
 
 @pytest.fixture
 def ref(request, env):
-    return request.getfixturevalue("node" if env.kind == "shoal" else "oracle")
+    return reference_server(request, env)
 
 
 # ---------------------------------------------------------------------------
@@ -428,7 +409,7 @@ def stopenv(request, env):
     try:
         cluster = build_cluster(cf, env.kind, masters=3, replicas=0, node_timeout=20000)
         proxy = pf.start(cluster, "--request-timeout-ms", 1000, "--retry-max-ms", 1000)
-        yield Env(env.kind, cluster, proxy, pf)
+        yield ProxyEnv(env.kind, cluster, proxy, pf)
     finally:
         for n in cf.made:
             if n.alive():

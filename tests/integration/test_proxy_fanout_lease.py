@@ -26,43 +26,23 @@ import time
 import pytest
 
 from conftest import RawConn, fmt_raw
-from cluster_util import ClusterFactory, attach, wait_for
-from proxy_util import (CROSSSLOT, ProxyFactory, Raw, backend_params, build_cluster,
-                        key_in_slot, resp, spread_keys,
+from cluster_util import ClusterFactory, wait_for
+from proxy_util import (CROSSSLOT, backend_params, build_cluster, key_in_slot, proxy_env, proxy_px,
+                        ProxyFactory, Raw, resp, spread_keys,
                         supports_command)
 
 EXECABORT = b"-EXECABORT Transaction discarded because of previous errors.\r\n"
 SCAN_SHIFT = 54
 
 
-class Env:
-    def __init__(self, kind, cluster, proxy, pf):
-        self.kind, self.cluster, self.proxy, self.pf = kind, cluster, proxy, pf
-
-
 @pytest.fixture(scope="module", params=backend_params())
 def env(request):
-    cf = ClusterFactory(request)
-    pf = ProxyFactory(request)
-    try:
-        cluster = build_cluster(cf, request.param, masters=3, replicas=1)
-        proxy = pf.start(cluster)
-        yield Env(request.param, cluster, proxy, pf)
-    finally:
-        try:
-            pf.teardown()
-        finally:
-            cf.teardown()
+    yield from proxy_env(request)
 
 
 @pytest.fixture
 def px(request, env):
-    attach(request, env.cluster.nodes + env.pf.made)
-    if not env.proxy.alive():
-        env.proxy.restart()
-    env.cluster.flushall()
-    yield env
-    env.pf.check_alive()
+    yield from proxy_px(request, env)
 
 
 def hello3(c):
