@@ -107,7 +107,7 @@ static void remove_waiter(client *c)
             clist_remove(e->val, c);
             if (((clist *)e->val)->n == 0) {
                 clist_free(e->val);
-                kvt_free_entry(kvt_unlink(d->blocking, b->keys[i], b->klens[i]));
+                kvt_free_entry(d->blocking, kvt_unlink(d->blocking, b->keys[i], b->klens[i]));
                 nblocked_keys--;
             }
         }

@@ -115,7 +115,7 @@ static void table_unlink(cluster_node *n)
     kv *e = kvt_find(cluster->nodes, n->name, BUS_NAMELEN);
     if (e && e->val == n) {
         kvt_unlink(cluster->nodes, n->name, BUS_NAMELEN);
-        kvt_free_entry(e);
+        kvt_free_entry(cluster->nodes, e);
     }
 }
 
@@ -310,7 +310,7 @@ static void blacklist_cleanup(void)
         if (*(long long *)e->val < srv.now_ms) {
             kvt_unlink(cluster->blacklist, e->key, e->klen);
             xfree(e->val);
-            kvt_free_entry(e);
+            kvt_free_entry(cluster->blacklist, e);
         }
     }
 }

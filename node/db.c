@@ -31,41 +31,64 @@ int db_count(void) { return ndbs; }
 
 static void free_value(kv *e) { obj_free_entry_value(e); }
 
-/* The table a key lives in: the db's single table, or its slot's table
- * in cluster mode (created when create != 0). */
-static kvtable *table_for(db *d, const char *key, size_t klen, int create)
+/* Cluster mode keeps every key in the one table, like standalone mode, so a
+ * lookup costs what it costs there (bucket, entry: no per-slot table to
+ * reach first, which random keys over thousands of slots miss in cache).
+ * The keys of one slot (COUNTKEYSINSLOT, GETKEYSINSLOT, dropping a slot
+ * that moved away) are a doubly linked list threaded through a header
+ * that the table allocates just before each entry. */
+typedef struct slot_links {
+    kv *prev, *next;
+} slot_links;
+
+static inline slot_links *links_of(kv *e) { return (slot_links *)e - 1; }
+
+static void slot_link(db *d, kv *e)
 {
-    if (!d->slot_keys) return d->keys;
-    int slot = key_hash_slot(key, klen);
-    if (!d->slot_keys[slot] && create) d->slot_keys[slot] = kvt_new();
-    return d->slot_keys[slot];
+    int slot = key_hash_slot(e->key, e->klen);
+    slot_links *l = links_of(e);
+    l->prev = NULL;
+    l->next = d->slot_head[slot];
+    if (l->next) links_of(l->next)->prev = e;
+    d->slot_head[slot] = e;
+    d->slot_count[slot]++;
 }
 
-static kv *find_key(db *d, const char *key, size_t klen)
+static void slot_unlink(db *d, kv *e)
 {
-    kvtable *t = table_for(d, key, klen, 0);
-    return t ? kvt_find(t, key, klen) : NULL;
+    int slot = key_hash_slot(e->key, e->klen);
+    slot_links *l = links_of(e);
+    if (l->prev) links_of(l->prev)->next = l->next;
+    else d->slot_head[slot] = l->next;
+    if (l->next) links_of(l->next)->prev = l->prev;
+    d->slot_count[slot]--;
 }
+
+static kv *find_key(db *d, const char *key, size_t klen) { return kvt_find(d->keys, key, klen); }
 
 void db_enable_slots(void)
 {
     db *d = &dbs[0];
-    if (d->slot_keys) return;
-    d->slot_keys = xcalloc(SLOT_COUNT, sizeof(kvtable *));
-    /* Move any keys already there (there are none at start). */
+    if (d->slot_head) return;
+    d->slot_head = xcalloc(SLOT_COUNT, sizeof(kv *));
+    d->slot_count = xcalloc(SLOT_COUNT, sizeof(size_t));
+    /* Entries of the new table carry the links; move any keys already
+     * there (there are none at start). */
+    kvtable *old = d->keys;
+    d->keys = kvt_new_prefixed(sizeof(slot_links));
     kvt_iter it;
-    kvt_iter_init(&it, d->keys);
+    kvt_iter_init(&it, old);
     for (kv *e; (e = kvt_iter_next(&it));) {
-        kv *n = kvt_add(table_for(d, e->key, e->klen, 1), e->key, e->klen);
+        kv *n = kvt_add(d->keys, e->key, e->klen);
         n->val = e->val;
         n->type = e->type;
         n->enc = e->enc;
         n->lru = e->lru;
         n->has_expire = e->has_expire;
-        kvt_free_entry(kvt_unlink(d->keys, e->key, e->klen));
+        slot_link(d, n);
+        kvt_free_entry(old, kvt_unlink(old, e->key, e->klen));
     }
-    kvt_free(d->keys, NULL);
-    d->keys = NULL;
+    kvt_free(old, NULL);
 }
 
 long long db_get_expire(db *d, const kv *e)
@@ -78,8 +101,7 @@ long long db_get_expire(db *d, const kv *e)
 static void remove_expire(db *d, kv *e)
 {
     if (!e->has_expire) return;
-    kv *x = kvt_unlink(d->expires, e->key, e->klen);
-    if (x) kvt_free_entry(x);
+    kvt_free_entry(d->expires, kvt_unlink(d->expires, e->key, e->klen));
     e->has_expire = 0;
 }
 
@@ -102,10 +124,11 @@ int db_persist(db *d, kv *e)
 static void delete_entry(db *d, kv *e)
 {
     remove_expire(d, e);
-    kv *u = kvt_unlink(table_for(d, e->key, e->klen, 0), e->key, e->klen);
+    if (d->slot_head) slot_unlink(d, e);
+    kv *u = kvt_unlink(d->keys, e->key, e->klen);
     d->nkeys--;
     obj_free_entry_value(u);
-    kvt_free_entry(u);
+    kvt_free_entry(d->keys, u);
 }
 
 int db_expire_if_needed(db *d, kv *e)
@@ -153,7 +176,8 @@ kv *db_lookup_read(db *d, const char *key, size_t klen)
 
 kv *db_add(db *d, const char *key, size_t klen, int type, int enc, void *val)
 {
-    kv *e = kvt_add(table_for(d, key, klen, 1), key, klen);
+    kv *e = kvt_add(d->keys, key, klen);
+    if (d->slot_head) slot_link(d, e);
     d->nkeys++;
     e->type = (uint32_t)type;
     e->enc = (uint32_t)enc;
@@ -199,14 +223,12 @@ size_t db_expires_count(db *d) { return kvt_size(d->expires); }
 void db_flush(db *d)
 {
     multi_touch_db(d);
-    if (d->slot_keys) {
-        for (int s = 0; s < SLOT_COUNT; s++) {
-            if (d->slot_keys[s]) kvt_free(d->slot_keys[s], free_value);
-            d->slot_keys[s] = NULL;
-        }
-    } else {
-        kvt_free(d->keys, free_value);
-        d->keys = kvt_new();
+    size_t prefix = kvt_prefix(d->keys);
+    kvt_free(d->keys, free_value);
+    d->keys = prefix ? kvt_new_prefixed(prefix) : kvt_new();
+    if (d->slot_head) {
+        memset(d->slot_head, 0, SLOT_COUNT * sizeof(kv *));
+        memset(d->slot_count, 0, SLOT_COUNT * sizeof(size_t));
     }
     kvt_free(d->expires, NULL);
     d->expires = kvt_new();
@@ -235,18 +257,8 @@ kv *db_random_key(db *d)
     /* A few tries: if every try hits an expired key, say so rather than
      * loop forever on a db of expired keys. */
     for (int tries = 0; tries < 100; tries++) {
-        kv *e = NULL;
         if (!d->nkeys) return NULL;
-        if (!d->slot_keys) {
-            e = kvt_random(d->keys);
-        } else {
-            /* Random slot among the non-empty ones, then a key in it:
-             * slightly favours keys of sparse slots, as Redis 7.0 does. */
-            for (int k = 0; k < 64 * SLOT_COUNT && !e; k++) {
-                kvtable *t = d->slot_keys[rand() % SLOT_COUNT];
-                if (t && kvt_size(t)) e = kvt_random(t);
-            }
-        }
+        kv *e = kvt_random(d->keys);
         if (!e) return NULL;
         if (!db_expire_if_needed(d, e)) return e;
     }
@@ -293,10 +305,8 @@ void db_active_expire_cycle(long long budget_us)
 void db_cron(void)
 {
     for (int i = 0; i < ndbs; i++) {
-        if (dbs[i].keys) {
-            kvt_rehash_step(dbs[i].keys, 100);
-            kvt_maybe_shrink(dbs[i].keys);
-        }
+        kvt_rehash_step(dbs[i].keys, 100);
+        kvt_maybe_shrink(dbs[i].keys);
         kvt_rehash_step(dbs[i].expires, 100);
         kvt_maybe_shrink(dbs[i].expires);
     }
@@ -310,94 +320,40 @@ void db_signal_modified(db *d, const char *key, size_t klen)
 
 /* ---- whole-db walks --------------------------------------------------- */
 
-void db_iter_init(db_iter *it, db *d)
-{
-    it->d = d;
-    it->slot = -1;
-    it->started = 0;
-}
+void db_iter_init(db_iter *it, db *d) { kvt_iter_init(&it->it, d->keys); }
 
-kv *db_iter_next(db_iter *it)
-{
-    db *d = it->d;
-    if (!d->slot_keys) {
-        if (!it->started) {
-            kvt_iter_init(&it->it, d->keys);
-            it->started = 1;
-        }
-        return kvt_iter_next(&it->it);
-    }
-    for (;;) {
-        if (it->slot >= 0 && it->started) {
-            kv *e = kvt_iter_next(&it->it);
-            if (e) return e;
-        }
-        do {
-            it->slot++;
-        } while (it->slot < SLOT_COUNT && (!d->slot_keys[it->slot] || !kvt_size(d->slot_keys[it->slot])));
-        if (it->slot >= SLOT_COUNT) return NULL;
-        kvt_iter_init(&it->it, d->slot_keys[it->slot]);
-        it->started = 1;
-    }
-}
+kv *db_iter_next(db_iter *it) { return kvt_iter_next(&it->it); }
 
 unsigned long long db_scan(db *d, unsigned long long cursor, void (*fn)(void *ctx, kv *e), void *ctx)
 {
-    if (!d->slot_keys) return kvt_scan(d->keys, cursor, fn, ctx);
-    int slot = (int)(cursor & (SLOT_COUNT - 1));
-    unsigned long long tc = cursor >> 14;
-    /* Skip empty slots in one call so a sparse db still makes progress. */
-    while (!d->slot_keys[slot] || !kvt_size(d->slot_keys[slot])) {
-        if (++slot == SLOT_COUNT) return 0;
-        tc = 0;
-    }
-    tc = kvt_scan(d->slot_keys[slot], tc, fn, ctx);
-    if (tc == 0) {
-        if (++slot == SLOT_COUNT) return 0;
-        return (unsigned long long)slot;
-    }
-    return (tc << 14) | (unsigned long long)slot;
+    return kvt_scan(d->keys, cursor, fn, ctx);
 }
 
-int db_sample_keys(db *d, kv **out, int count)
-{
-    if (!d->slot_keys) return kvt_sample(d->keys, out, count);
-    if (!d->nkeys) return 0;
-    for (int tries = 0; tries < 1024; tries++) {
-        kvtable *t = d->slot_keys[rand() % SLOT_COUNT];
-        if (t && kvt_size(t)) return kvt_sample(t, out, count);
-    }
-    return 0;
-}
+int db_sample_keys(db *d, kv **out, int count) { return kvt_sample(d->keys, out, count); }
+
+static int slot_ok(const db *d, int slot) { return d->slot_head && slot >= 0 && slot < SLOT_COUNT; }
 
 size_t db_slot_count(int slot)
 {
     db *d = &dbs[0];
-    if (!d->slot_keys || slot < 0 || slot >= SLOT_COUNT || !d->slot_keys[slot]) return 0;
-    return kvt_size(d->slot_keys[slot]);
+    return slot_ok(d, slot) ? d->slot_count[slot] : 0;
 }
 
 int db_slot_keys(int slot, int max, void (*fn)(void *ctx, kv *e), void *ctx)
 {
     db *d = &dbs[0];
-    if (!d->slot_keys || slot < 0 || slot >= SLOT_COUNT || !d->slot_keys[slot]) return 0;
-    kvt_iter it;
-    kvt_iter_init(&it, d->slot_keys[slot]);
+    if (!slot_ok(d, slot)) return 0;
     int n = 0;
-    for (kv *e; n < max && (e = kvt_iter_next(&it)); n++) fn(ctx, e);
+    for (kv *e = d->slot_head[slot]; e && n < max; e = links_of(e)->next, n++) fn(ctx, e);
     return n;
 }
 
 size_t db_slot_delete_keys(int slot)
 {
     db *d = &dbs[0];
-    if (!d->slot_keys || slot < 0 || slot >= SLOT_COUNT || !d->slot_keys[slot]) return 0;
+    if (!slot_ok(d, slot)) return 0;
     size_t n = 0;
-    kvtable *t = d->slot_keys[slot];
-    while (kvt_size(t)) {
-        kvt_iter it;
-        kvt_iter_init(&it, t);
-        kv *e = kvt_iter_next(&it);
+    for (kv *e; (e = d->slot_head[slot]) != NULL; n++) {
         char *key = xmemdup(e->key, e->klen);
         size_t klen = e->klen;
         const char *argv[2] = {"DEL", key};
@@ -406,7 +362,6 @@ size_t db_slot_delete_keys(int slot)
         cmd_also_propagate(0, 2, argv, argl);
         db_signal_modified(d, key, klen);
         xfree(key);
-        n++;
     }
     return n;
 }

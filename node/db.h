@@ -8,10 +8,12 @@
 
 typedef struct db {
     int       id;
-    kvtable  *keys;        /* all keys (standalone mode) */
-    kvtable **slot_keys;   /* cluster mode: one table per hash slot, created
-                            * on first use (NULL in standalone mode) */
-    size_t    nkeys;       /* total keys, all tables */
+    kvtable  *keys;        /* all keys */
+    kv      **slot_head;   /* cluster mode (db 0): each slot's keys, a list
+                            * threaded through the entries' prefix headers;
+                            * NULL in standalone mode */
+    size_t   *slot_count;  /* cluster mode: keys per slot */
+    size_t    nkeys;       /* total keys */
     kvtable  *expires;     /* same key bytes -> absolute ms in e->val */
     kvtable  *blocking;    /* key -> clist of clients blocked on it (blocking.c) */
     kvtable  *watched;     /* key -> clist of clients WATCHing it (multi.c) */
@@ -55,12 +57,11 @@ void db_flush(db *d);              /* drops every key of this db */
 void db_swap(int a, int b);        /* SWAPDB */
 kv  *db_random_key(db *d);         /* a non-expired random key or NULL */
 
-/* Whole-keyspace walks that work in both modes. */
-typedef struct db_iter { db *d; int slot; kvt_iter it; int started; } db_iter;
+/* Whole-keyspace walks. */
+typedef struct db_iter { kvt_iter it; } db_iter;
 void db_iter_init(db_iter *it, db *d);
 kv  *db_iter_next(db_iter *it);   /* deleting the returned key is allowed */
-/* SCAN step over the whole db; same guarantees as kvt_scan. In cluster
- * mode the cursor's low 14 bits are the slot, the rest the table cursor. */
+/* SCAN step over the whole db; same guarantees as kvt_scan. */
 unsigned long long db_scan(db *d, unsigned long long cursor, void (*fn)(void *ctx, kv *e), void *ctx);
 /* Up to count entries sampled from the db (eviction). */
 int  db_sample_keys(db *d, kv **out, int count);
@@ -71,7 +72,7 @@ size_t db_slot_count(int slot);
 int  db_slot_keys(int slot, int max, void (*fn)(void *ctx, kv *e), void *ctx);
 /* Deletes every key of the slot (it moved to another node). */
 size_t db_slot_delete_keys(int slot);
-/* Switches db 0 to per-slot tables; called once at start in cluster mode. */
+/* Starts db 0's per-slot key lists; called once at start in cluster mode. */
 void db_enable_slots(void);
 
 /* Active expiry: one cycle over all dbs, bounded by time_budget_us. */

@@ -16,6 +16,7 @@ struct kvtable {
     unsigned long used[2];
     long rehashidx;           /* next tb[0] bucket to move; -1 = not rehashing */
     int pause;                /* >0: no rehash steps (inside kvt_scan) */
+    size_t prefix;            /* caller's header bytes before each entry */
 };
 
 static int kvt_resize_allowed = 1;
@@ -53,7 +54,19 @@ kvtable *kvt_new(void)
     return t;
 }
 
-void kvt_free_entry(kv *e) { xfree(e); }
+kvtable *kvt_new_prefixed(size_t prefix)
+{
+    kvtable *t = kvt_new();
+    t->prefix = prefix;
+    return t;
+}
+
+size_t kvt_prefix(const kvtable *t) { return t->prefix; }
+
+void kvt_free_entry(const kvtable *t, kv *e)
+{
+    if (e) xfree((char *)e - t->prefix);
+}
 
 void kvt_free(kvtable *t, void (*free_val)(kv *e))
 {
@@ -64,7 +77,7 @@ void kvt_free(kvtable *t, void (*free_val)(kv *e))
             while (e) {
                 kv *next = e->next;
                 if (free_val) free_val(e);
-                xfree(e);
+                kvt_free_entry(t, e);
                 e = next;
             }
         }
@@ -189,7 +202,7 @@ kv *kvt_add(kvtable *t, const char *key, size_t klen)
     grow_if_needed(t);
     int j = rehashing(t) ? 1 : 0;
     unsigned long idx = key_hash(key, klen) & (t->size[j] - 1);
-    kv *e = xmalloc(offsetof(kv, key) + klen + 1);
+    kv *e = (kv *)((char *)xmalloc(t->prefix + offsetof(kv, key) + klen + 1) + t->prefix);
     e->val = NULL;
     e->lru = 0;
     e->type = 0;

@@ -25,6 +25,10 @@ typedef struct kv {
 typedef struct kvtable kvtable;
 
 kvtable *kvt_new(void);
+/* A table whose entries each carry `prefix` bytes (a multiple of 16) just
+ * before them, for the owner's own per-entry links (the db's slot lists). */
+kvtable *kvt_new_prefixed(size_t prefix);
+size_t   kvt_prefix(const kvtable *t);
 /* Frees every entry; free_val (may be NULL) releases each entry's value first. */
 void     kvt_free(kvtable *t, void (*free_val)(kv *e));
 size_t   kvt_size(const kvtable *t);
@@ -36,7 +40,7 @@ kv      *kvt_add(kvtable *t, const char *key, size_t klen);
 /* Unlinks the entry for key and returns it (caller frees it with kvt_free_entry
  * after releasing its value), or NULL if absent. */
 kv      *kvt_unlink(kvtable *t, const char *key, size_t klen);
-void     kvt_free_entry(kv *e);
+void     kvt_free_entry(const kvtable *t, kv *e);  /* NULL is a no-op */
 /* SCAN: visits every entry of the buckets at `cursor`, returns the next
  * cursor (0 when done). Reverse-binary cursor increments guarantee that an
  * element present for the whole scan is returned at least once, even if

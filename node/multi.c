@@ -70,7 +70,7 @@ void multi_unwatch_all(client *c)
             if (((clist *)e->val)->n == 0) {
                 clist_free(e->val);
                 kv *u = kvt_unlink(d->watched, w->v[i].key, w->v[i].klen);
-                kvt_free_entry(u);
+                kvt_free_entry(d->watched, u);
                 nwatched_keys--;
             }
         }

@@ -79,14 +79,14 @@ static int unsubscribe(client *c, int kind, const char *name, size_t nlen, int n
     if (mine) {
         kv *m = kvt_unlink(mine, name, nlen);
         if (m) {
-            kvt_free_entry(m);
+            kvt_free_entry(mine, m);
             had = 1;
             kv *e = kvt_find(subs[kind], name, nlen);
             if (e) {
                 clist_remove(e->val, c);
                 if (((clist *)e->val)->n == 0) {
                     clist_free(e->val);
-                    kvt_free_entry(kvt_unlink(subs[kind], name, nlen));
+                    kvt_free_entry(subs[kind], kvt_unlink(subs[kind], name, nlen));
                 }
             }
         }

@@ -7,7 +7,9 @@ a real redis-server 7.0 cluster node (the oracle) wherever the reply is determin
   RESP3, slot assignment, SETSLOT open-slot markers, epochs, RESET — replies compared
   after replacing the node ID and own port by placeholders;
 * keys on a lone node owning all slots: CROSSSLOT (also for EXEC), SELECT refused,
-  COUNTKEYSINSLOT / GETKEYSINSLOT, the CLUSTERDOWN variants, reads-when-down;
+  COUNTKEYSINSLOT / GETKEYSINSLOT, the CLUSTERDOWN variants, reads-when-down; the
+  per-slot key index, SCAN and RANDOMKEY over thousands of slots through deletes,
+  renames, expiry and FLUSHALL;
 * a node started from a hand-written nodes.conf that names unreachable peers (the very
   same file for both kinds, so node IDs match): MOVED, ASK, TRYAGAIN, ASKING, READONLY,
   REPLICAS, FORGET, SHARDS/SLOTS/NODES — byte for byte where the data is the same;
@@ -254,6 +256,76 @@ def test_lone_node_keys_and_cluster_down(cluster):  # noqa: F811
     ])
     for s in sides:
         s.close()
+
+
+def _pipe(conn, cmds):
+    conn.send(b"".join(conn.encode(*c) for c in cmds))
+    return [r.to_py() for r in conn.read_replies(len(cmds), timeout=20)]
+
+
+def _slot_view(conn, slots):
+    """{slot: (count, sorted keys)} for the given slots, and the SCAN set."""
+    counts = _pipe(conn, [("CLUSTER", "COUNTKEYSINSLOT", s) for s in slots])
+    keys = _pipe(conn, [("CLUSTER", "GETKEYSINSLOT", s, 100000) for s in slots])
+    view = {s: (c, sorted(k)) for s, c, k in zip(slots, counts, keys)}
+    seen, cur = [], b"0"
+    for _ in range(10000):
+        cur, batch = conn.call("SCAN", cur, "COUNT", 97)
+        seen += batch
+        if cur == b"0":
+            break
+    assert len(seen) == len(set(seen)), "SCAN returned a key twice on a static keyspace"
+    return view, sorted(seen)
+
+
+def test_slot_key_index_many_keys(cluster):  # noqa: F811
+    # Keys over thousands of slots: the per-slot index (COUNTKEYSINSLOT, GETKEYSINSLOT),
+    # SCAN, RANDOMKEY and DBSIZE stay exact through adds, deletes, renames, expiry and
+    # FLUSHALL, compared with redis-server.
+    nodes = lone_pair(cluster)
+    for n in nodes:
+        assert n.call("CLUSTER", "ADDSLOTSRANGE", 0, SLOTS - 1) == "OK"
+    wait_state(nodes, "ok", timeout=10)
+    conns = [RawConn(n.port, timeout=20) for n in nodes]
+    try:
+        keys = [f"k:{i}" for i in range(3000)] + [f"{{tag}}:{i}" for i in range(200)]
+        for c in conns:
+            assert set(_pipe(c, [("SET", k, "v") for k in keys])) == {b"OK"}
+        slots = sorted(set(_pipe(conns[0], [("CLUSTER", "KEYSLOT", k) for k in keys])))
+        assert len(slots) > 2000
+        views = [_slot_view(c, slots) for c in conns]
+        assert views[0] == views[1]
+        assert views[0][0][slots[0]][0] >= 1
+        assert len(views[0][1]) == len(keys)
+
+        ops = ([("DEL", f"k:{i}") for i in range(0, 3000, 3)]
+               + [("UNLINK", f"{{tag}}:{i}") for i in range(0, 200, 2)]
+               + [("GETDEL", f"k:{i}") for i in range(1, 300, 3)]
+               + [("RENAME", f"{{tag}}:{i}", f"{{tag}}:r{i}") for i in range(1, 200, 4)]
+               + [("PEXPIRE", f"k:{i}", 1) for i in range(2, 900, 3)]
+               + [("SET", f"k:{i}", "again") for i in range(0, 60, 3)])
+        for c in conns:
+            _pipe(c, ops)
+        wait_for(lambda: all(c.call("DBSIZE") == 3200 - 1000 - 100 - 100 - 300 + 20
+                             for c in conns), timeout=10, what="expired keys gone")
+        views = [_slot_view(c, slots) for c in conns]
+        assert views[0] == views[1]
+        assert sum(cnt for cnt, _ in views[0][0].values()) == conns[0].call("DBSIZE")
+        for _ in range(20):
+            k = conns[0].call("RANDOMKEY")
+            assert conns[0].call("EXISTS", k) == 1
+
+        for c in conns:
+            assert c.call("FLUSHALL") == b"OK"
+        views = [_slot_view(c, slots) for c in conns]
+        assert views[0] == views[1] and views[0][1] == []
+        assert all(cnt == 0 for cnt, _ in views[0][0].values())
+        for c in conns:
+            assert _pipe(c, [("SET", k, "v") for k in keys[:50]]) == [b"OK"] * 50
+        assert _slot_view(conns[0], slots) == _slot_view(conns[1], slots)
+    finally:
+        for c in conns:
+            c.close()
 
 
 # ---------------------------------------------------------------------------

@@ -36,7 +36,7 @@ TEST(test_basic)
     CHECK(kvt_find(t, "hell", 4) == NULL);
     CHECK_EQ_INT(kvt_size(t), 3);
     CHECK(kvt_unlink(t, "hello", 5) == e);
-    kvt_free_entry(e);
+    kvt_free_entry(t, e);
     CHECK(kvt_find(t, "hello", 5) == NULL);
     CHECK_EQ_INT(kvt_size(t), 2);
     CHECK(kvt_overhead(t) > 0);
@@ -76,7 +76,7 @@ TEST(test_random_vs_model)
             if (e) {
                 CHECK(e->type == 3);
                 xfree(e->val);
-                kvt_free_entry(e);
+                kvt_free_entry(t, e);
                 model[id] = NULL;
                 n--;
             }
@@ -134,7 +134,7 @@ static void scan_under_churn(int grow)
         } else {
             for (int j = 0; j < 40 && del_extra < STABLE + EXTRA; j++) {
                 kv *e = kvt_unlink(t, k, key_of(k, del_extra++));
-                if (e) kvt_free_entry(e);
+                if (e) kvt_free_entry(t, e);
             }
             kvt_maybe_shrink(t);
         }
@@ -167,7 +167,7 @@ TEST(test_scan_static_exact)
 static void scan_delete_cb(void *ctx, kv *e)
 {
     kvtable *t = ctx;
-    if (id_of(e) % 2 == 0) kvt_free_entry(kvt_unlink(t, e->key, e->klen));
+    if (id_of(e) % 2 == 0) kvt_free_entry(t, kvt_unlink(t, e->key, e->klen));
 }
 
 TEST(test_scan_delete_in_callback)
@@ -202,7 +202,7 @@ TEST(test_iter_with_delete)
         if (seen[id]) dup++;
         seen[id] = 1;
         n++;
-        if (id % 3 == 0) kvt_free_entry(kvt_unlink(t, e->key, e->klen));
+        if (id % 3 == 0) kvt_free_entry(t, kvt_unlink(t, e->key, e->klen));
     }
     CHECK_EQ_INT(n, 4097);
     CHECK_EQ_INT(dup, 0);
@@ -240,7 +240,7 @@ TEST(test_random_fair)
     if (!(lo > 700 && hi < 1200)) fprintf(stderr, "lo %u hi %u\n", lo, hi);
     CHECK(lo > 700 && hi < 1200);
     /* Sparse table (many deletions, no shrink): still returns live keys. */
-    for (unsigned i = 1; i < K; i++) kvt_free_entry(kvt_unlink(t, k, key_of(k, i)));
+    for (unsigned i = 1; i < K; i++) kvt_free_entry(t, kvt_unlink(t, k, key_of(k, i)));
     for (int i = 0; i < 100; i++) CHECK(id_of(kvt_random(t)) == 0);
     free(hits);
     kvt_free(t, NULL);
@@ -303,6 +303,36 @@ TEST(test_expand)
 
 /* Every xmalloc'd byte was given back (mem.c counts them). */
 static size_t mem_base;
+/* Entries of a prefixed table carry the owner's header just before them:
+ * it is writable, 16-aligned, survives rehashing (entries never move) and
+ * is freed with the entry. */
+TEST(test_prefixed)
+{
+    typedef struct { void *a, *b; } hdr;
+    kvtable *t = kvt_new_prefixed(sizeof(hdr));
+    CHECK_EQ_INT(kvt_prefix(t), sizeof(hdr));
+    char k[32];
+    kv *ents[2000];
+    for (unsigned i = 0; i < 2000; i++) {
+        ents[i] = kvt_add(t, k, key_of(k, i));
+        CHECK(((uintptr_t)ents[i] & 15) == 0);
+        hdr *h = (hdr *)ents[i] - 1;
+        h->a = ents[i];
+        h->b = (void *)(uintptr_t)i;
+    }
+    while (kvt_rehash_step(t, 1000)) {}
+    for (unsigned i = 0; i < 2000; i++) {
+        kv *e = kvt_find(t, k, key_of(k, i));
+        CHECK(e == ents[i]);
+        hdr *h = (hdr *)e - 1;
+        CHECK(h->a == e && (uintptr_t)h->b == i);
+    }
+    for (unsigned i = 0; i < 2000; i += 2) kvt_free_entry(t, kvt_unlink(t, k, key_of(k, i)));
+    CHECK_EQ_INT(kvt_size(t), 1000);
+    kvt_free_entry(t, NULL);
+    kvt_free(t, NULL);
+}
+
 TEST(test_no_leaks) { CHECK_EQ_INT(mem_used(), mem_base); }
 
 int main(void)
@@ -318,6 +348,7 @@ int main(void)
     RUN(test_random_fair);
     RUN(test_sample);
     RUN(test_expand);
+    RUN(test_prefixed);
     RUN(test_no_leaks);
     return UNIT_DONE();
 }
