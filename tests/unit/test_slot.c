@@ -5,6 +5,32 @@
 TEST(crc16_vector) { CHECK_EQ_INT(crc16("123456789", 9), 0x31C3); }
 TEST(crc16_empty) { CHECK_EQ_INT(crc16("", 0), 0); }
 
+/* The sliced loop against the plain bit-by-bit definition, every length
+ * 0..100 (all tail lengths, several 8-byte blocks) and every byte value. */
+static uint16_t crc16_bitwise(const unsigned char *p, size_t len)
+{
+    uint16_t c = 0;
+    for (size_t i = 0; i < len; i++) {
+        c ^= (uint16_t)(p[i] << 8);
+        for (int k = 0; k < 8; k++) c = (c & 0x8000) ? (uint16_t)((c << 1) ^ 0x1021) : (uint16_t)(c << 1);
+    }
+    return c;
+}
+
+TEST(crc16_matches_bitwise)
+{
+    unsigned char buf[101];
+    unsigned x = 12345;
+    for (int round = 0; round < 20; round++) {
+        for (size_t i = 0; i < sizeof(buf); i++) {
+            x = x * 1103515245u + 12345u;
+            buf[i] = round == 0 ? (unsigned char)(i * 37) : (unsigned char)(x >> 16);
+        }
+        for (size_t len = 0; len <= 100; len++)
+            CHECK_EQ_INT(crc16((const char *)buf, len), crc16_bitwise(buf, len));
+    }
+}
+
 TEST(hash_tags)
 {
     /* Same tag, same slot. */
@@ -27,6 +53,7 @@ int main(void)
 {
     RUN(crc16_vector);
     RUN(crc16_empty);
+    RUN(crc16_matches_bitwise);
     RUN(hash_tags);
     return UNIT_DONE();
 }
