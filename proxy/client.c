@@ -600,6 +600,7 @@ static void on_read(evutil_socket_t fd, short ev, void *arg)
     if (n > 0) {
         c->qbuf.len += (size_t)n;
         ST_ADD(w, net_in, (uint64_t)n);
+        worker_note_active(w, c);
         process_input(c);
         /* Waiting behind a barrier: stop reading once enough is queued. */
         if ((c->flags & CL_PAUSED) && c->reading && buf_unread(&c->qbuf) >= QBUF_WAIT_MAX) {

@@ -653,7 +653,7 @@ static void info_stats(buf_t *t)
                "requests_retried:%llu\r\nretry_budget_exhausted:%llu\r\nbackend_connects:%llu\r\n"
                "backend_connect_failures:%llu\r\nbackend_connections_lost:%llu\r\nbackend_timeouts:%llu\r\n"
                "backend_errors:%llu\r\nbackend_auth_errors:%llu\r\nclient_output_limit_disconnections:%llu\r\n"
-               "client_protocol_errors:%llu\r\ntopology_changes:%llu\r\n\r\n",
+               "client_protocol_errors:%llu\r\ntopology_changes:%llu\r\nio_coalesce_naps:%llu\r\n\r\n",
                (unsigned long long)SUM(conns_accepted), (unsigned long long)SUM(commands),
                (unsigned long long)SUM(net_in), (unsigned long long)SUM(net_out),
                (unsigned long long)SUM(conns_rejected), (unsigned long long)SUM(local_commands),
@@ -664,7 +664,7 @@ static void info_stats(buf_t *t)
                (unsigned long long)SUM(be_conn_lost), (unsigned long long)SUM(be_timeouts),
                (unsigned long long)SUM(be_failed_requests), (unsigned long long)SUM(be_auth_errors),
                (unsigned long long)SUM(obuf_kills), (unsigned long long)SUM(proto_errors),
-               (unsigned long long)atomic_load(&psrv.topology_changes));
+               (unsigned long long)atomic_load(&psrv.topology_changes), (unsigned long long)SUM(io_coalesce_naps));
 }
 
 static void info_cpu(buf_t *t)

@@ -133,6 +133,8 @@ const conf_key proxy_config_keys[] = {
       .def = "normal 0 0 0 pubsub 33554432 8388608 60", .flags = RT,
       .size = sizeof(proxy_obuf_limits), .parse = obuf_parse, .format = obuf_format },
     K_INT("timeout", timeout, "0", 0, INT_MAX, RT),
+    /* event loop */
+    K_INT("io-coalesce-us", io_coalesce_us, "50", 0, 1000, RT),
     /* process */
     { .name = "loglevel", .type = CONF_ENUM, .off = F(loglevel), .def = "notice", .flags = RT,
       .enums = loglevel_enum },

@@ -40,6 +40,7 @@ typedef struct proxy_config {
     long long proto_max_bulk_len;
     proxy_obuf_limits obuf;
     long long timeout;              /* idle client timeout, seconds; 0: none */
+    long long io_coalesce_us;       /* worker nap under many -P1 clients; 0: off */
     int loglevel;
     char *logfile;
     char *pidfile;

@@ -38,6 +38,7 @@ typedef struct proxy_stats {
     uint64_t be_auth_errors;
     uint64_t obuf_kills;
     uint64_t proto_errors;
+    uint64_t io_coalesce_naps;    /* worker naps (io-coalesce-us) */
     uint64_t *calls, *usec, *failed; /* per command id */
 } proxy_stats;
 
@@ -94,6 +95,11 @@ struct proxy_worker {
     struct event *cron_ev;
     struct event *kick_ev;         /* zero timer: more work without sleeping */
     long long now_us;              /* monotonic, refreshed per callback batch */
+    /* io-coalesce-us: client reads, and clients that read something per ms */
+    uint64_t client_reads;
+    long long active_ms;           /* the millisecond being counted */
+    int active_count;              /* clients active in active_ms so far */
+    int active_prev;               /* ... in the millisecond before (if it was) */
     unsigned rr;                   /* round robin for ANY routes and replicas */
     proxy_stats st;
 };
@@ -147,6 +153,8 @@ void worker_defer(proxy_worker *w, proxy_req *r);
 
 void worker_mark_be_dirty(proxy_worker *w, backend *b);
 void worker_mark_client_dirty(proxy_worker *w, proxy_client *c);
+/* A client read something (io-coalesce-us counts reads and busy clients). */
+void worker_note_active(proxy_worker *w, proxy_client *c);
 /* The client's ready output waits for the rest of its pipeline (see
  * client_flush); after at most `us` it is looked at again. */
 void worker_hold_client(proxy_worker *w, proxy_client *c, long long us);

@@ -1,12 +1,18 @@
 """io-coalesce-us: while many clients each have one command in flight, shoal-node
-naps briefly instead of sleeping in epoll_wait, so one poll takes a batch. These tests
-check that it naps only then, that nothing is lost while it does, and its config key."""
+naps briefly instead of sleeping in epoll_wait, so one poll takes a batch; shoal-proxy's
+workers nap briefly after an iteration that found only a few of them, so the next one
+sends the nodes a batch. These tests check that each naps only then, that nothing is
+lost while it does, and the config keys (CONFIG SET on the node, SIGHUP on the proxy)."""
 
+import os
+import signal
 import subprocess
+import time
 
 import pytest
 
 from conftest import HOST
+from proxy_util import ClusterFactory, ProxyFactory, build_cluster
 
 
 def naps(c):
@@ -66,3 +72,82 @@ def test_lone_client_never_naps(node):
 @pytest.mark.node_args("--io-coalesce-us", "0")
 def test_zero_disables(node):
     assert naps_during_load(node, 10000, 50) == 0
+
+
+# ---- shoal-proxy ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def pcluster(request):
+    cf = ClusterFactory(request)
+    try:
+        yield build_cluster(cf, "shoal", masters=3, replicas=0)
+    finally:
+        cf.teardown()
+
+
+@pytest.fixture
+def proxies(request, pcluster):
+    pf = ProxyFactory(request)
+    try:
+        yield pf
+    finally:
+        pf.teardown()
+
+
+def proxy_naps(p):
+    return int(p.client().info("stats")["io_coalesce_naps"])
+
+
+def proxy_load(p, n, clients):
+    """INCR load through the proxy; the count must come out exact. Returns the naps."""
+    c = p.client()
+    c.delete("counter:__rand_int__")
+    before = proxy_naps(p)
+    bench(p.port, n, clients)
+    assert c.get("counter:__rand_int__") == str(n).encode()
+    return proxy_naps(p) - before
+
+
+def test_proxy_many_clients_nap_and_lose_nothing(pcluster, proxies):
+    p = proxies.start(pcluster, "--io-coalesce-us", "200", threads=1)
+    assert p.client().execute_command("PROXY", "CONFIG", "GET", "io-coalesce-us") == \
+        [b"io-coalesce-us", b"200"]
+    assert proxy_load(p, 20000, 50) > 0
+
+
+def test_proxy_lone_client_and_few_clients_never_nap(pcluster, proxies):
+    p = proxies.start(pcluster, "--io-coalesce-us", "1000", threads=1)
+    idle = [p.raw() for _ in range(30)]   # many connected, one active
+    for r in idle:
+        assert r.cmd("PING").value == b"PONG"
+    c = p.client()
+    before = proxy_naps(p)
+    for i in range(300):
+        assert c.incr("k") == i + 1
+    assert proxy_naps(p) == before
+    assert proxy_load(p, 5000, 4) == 0
+
+
+def test_proxy_default_zero_and_sighup(pcluster, proxies, tmp_path):
+    p = proxies.start(pcluster, threads=1)
+    assert p.client().execute_command("PROXY", "CONFIG", "GET", "io-coalesce-us") == \
+        [b"io-coalesce-us", b"50"]
+    # Off from the file, then on again by SIGHUP (a runtime key).
+    cfg = tmp_path / "proxy.yaml"
+    cfg.write_text("io-coalesce-us: 0\n")
+    q = proxies.start(pcluster, config=str(cfg), threads=1)
+    assert proxy_load(q, 10000, 50) == 0
+    cfg.write_text("io-coalesce-us: 300\n")
+    os.kill(q.pid, signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while q.client().execute_command("PROXY", "CONFIG", "GET", "io-coalesce-us")[1] != b"300":
+        assert time.monotonic() < deadline, "io-coalesce-us not reloaded by SIGHUP"
+        time.sleep(0.05)
+    assert proxy_load(q, 20000, 50) > 0
+    cfg.write_text("io-coalesce-us: 5000\n")   # out of range: refused, 300 stays
+    os.kill(q.pid, signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while "reload refused" not in q.log():
+        assert time.monotonic() < deadline, "bad reload not reported in the log"
+        time.sleep(0.05)
+    assert q.client().execute_command("PROXY", "CONFIG", "GET", "io-coalesce-us")[1] == b"300"
