@@ -218,6 +218,7 @@ void db_delete_if_empty(db *d, kv *e, size_t remaining)
 }
 
 size_t db_size(db *d) { return d->nkeys; }
+size_t db_entry_size(db *d, const kv *e) { return kvt_entry_size(d->keys, e); }
 size_t db_expires_count(db *d) { return kvt_size(d->expires); }
 
 void db_flush(db *d)

@@ -39,6 +39,8 @@ kv  *db_add(db *d, const char *key, size_t klen, int type, int enc, void *val);
 void db_replace_value(db *d, kv *e, int type, int enc, void *val);
 /* SET semantics: create or overwrite; clears the TTL unless keepttl. */
 kv  *db_set(db *d, const char *key, size_t klen, int type, int enc, void *val, int keepttl);
+/* Bytes allocated for the entry itself (key, header, links; not the value). */
+size_t db_entry_size(db *d, const kv *e);
 /* Deletes key; returns 1 if it existed. */
 int  db_delete(db *d, const char *key, size_t klen);
 /* Removes a key whose value became empty (last list element popped...). */

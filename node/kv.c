@@ -63,6 +63,8 @@ kvtable *kvt_new_prefixed(size_t prefix)
 
 size_t kvt_prefix(const kvtable *t) { return t->prefix; }
 
+size_t kvt_entry_size(const kvtable *t, const kv *e) { return mem_alloc_size((const char *)e - t->prefix); }
+
 void kvt_free_entry(const kvtable *t, kv *e)
 {
     if (e) xfree((char *)e - t->prefix);

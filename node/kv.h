@@ -29,6 +29,8 @@ kvtable *kvt_new(void);
  * before them, for the owner's own per-entry links (the db's slot lists). */
 kvtable *kvt_new_prefixed(size_t prefix);
 size_t   kvt_prefix(const kvtable *t);
+/* Bytes allocated for entry e (its prefix included). */
+size_t   kvt_entry_size(const kvtable *t, const kv *e);
 /* Frees every entry; free_val (may be NULL) releases each entry's value first. */
 void     kvt_free(kvtable *t, void (*free_val)(kv *e));
 size_t   kvt_size(const kvtable *t);

@@ -445,7 +445,7 @@ static void memory_usage_cmd(client *c)
         reply_null(c);
         return;
     }
-    size_t n = mem_alloc_size(e) + obj_ops(e->type)->mem_usage(e->enc, e->val);
+    size_t n = db_entry_size(c->db, e) + obj_ops(e->type)->mem_usage(e->enc, e->val);
     reply_int(c, (long long)n);
 }
 

@@ -297,6 +297,9 @@ def test_slot_key_index_many_keys(cluster):  # noqa: F811
         assert views[0] == views[1]
         assert views[0][0][slots[0]][0] >= 1
         assert len(views[0][1]) == len(keys)
+        # An entry's size counts its slot-list header (and is a sane number).
+        for c in conns:
+            assert 40 <= c.call("MEMORY", "USAGE", "k:1") <= 160
 
         ops = ([("DEL", f"k:{i}") for i in range(0, 3000, 3)]
                + [("UNLINK", f"{{tag}}:{i}") for i in range(0, 200, 2)]

@@ -316,6 +316,8 @@ TEST(test_prefixed)
     for (unsigned i = 0; i < 2000; i++) {
         ents[i] = kvt_add(t, k, key_of(k, i));
         CHECK(((uintptr_t)ents[i] & 15) == 0);
+        size_t sz = kvt_entry_size(t, ents[i]);
+        CHECK(sz >= sizeof(hdr) + offsetof(kv, key) + ents[i]->klen + 1 && sz < 128);
         hdr *h = (hdr *)ents[i] - 1;
         h->a = ents[i];
         h->b = (void *)(uintptr_t)i;
