@@ -196,6 +196,19 @@ long long time_us(void)
 
 long long time_ms(void) { return time_us() / 1000; }
 
+void busy_note(busy_meter *m, long long now_ms, long long *client_ms)
+{
+    if (now_ms != m->ms) {
+        m->prev = now_ms == m->ms + 1 ? m->count : 0;
+        m->count = 0;
+        m->ms = now_ms;
+    }
+    if (*client_ms != now_ms) {
+        *client_ms = now_ms;
+        m->count++;
+    }
+}
+
 long long mono_us(void)
 {
     struct timespec ts;

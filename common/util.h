@@ -45,6 +45,17 @@ uint64_t hash_bytes(const void *p, size_t len);
 uint64_t hash_bytes_nocase(const void *p, size_t len);
 void hash_set_seed(const uint8_t seed[16]);
 
+/* How many distinct clients sent something in the last whole millisecond
+ * (the io-coalesce-us naps of shoal-node and shoal-proxy wait only when
+ * many are busy). busy_note is called on each read with the current
+ * millisecond and the client's own last-counted millisecond. */
+typedef struct busy_meter {
+    long long ms;   /* the millisecond being counted */
+    int count;      /* clients counted in it so far */
+    int prev;       /* clients counted in the millisecond before, if it was ms - 1 */
+} busy_meter;
+void busy_note(busy_meter *m, long long now_ms, long long *client_ms);
+
 /* Fill buf with n random hex chars (node IDs, run IDs). */
 void random_hex(char *buf, size_t n);
 

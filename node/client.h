@@ -68,7 +68,7 @@ typedef struct client {
     char      *lib_name, *lib_ver;
     char       addr[64], laddr[64];
     long long  ctime_ms, last_ms; /* connected at, last interaction */
-    long long  active_ms;        /* the srv.active_ms window it was counted in */
+    long long  active_ms;        /* the millisecond srv.busy last counted it in */
     long long  obuf_soft_since;  /* when the soft output limit was first exceeded */
     int        resp_err_sent;
 

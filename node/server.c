@@ -69,18 +69,7 @@ void server_before_sleep(void)
     server_flush_pending();
 }
 
-void server_note_active(client *c)
-{
-    if (srv.now_ms != srv.active_ms) {
-        srv.active_prev = srv.active_ms == srv.now_ms - 1 ? srv.active_count : 0;
-        srv.active_count = 0;
-        srv.active_ms = srv.now_ms;
-    }
-    if (c->active_ms != srv.active_ms) {
-        c->active_ms = srv.active_ms;
-        srv.active_count++;
-    }
-}
+void server_note_active(client *c) { busy_note(&srv.busy, srv.now_ms, &c->active_ms); }
 
 /* An empty poll naps only when many clients sent something in the last
  * millisecond and this many reads came in since we last slept. With a few
@@ -109,7 +98,7 @@ void server_run_loop(void)
         server_before_sleep();
         long long got = srv.stat.total_reads - r0;
         if (probe && !got) {
-            if (busy >= COALESCE_NAP_READS && srv.active_prev >= COALESCE_MIN_CLIENTS) {
+            if (busy >= COALESCE_NAP_READS && srv.busy.prev >= COALESCE_MIN_CLIENTS) {
                 struct timespec ts = {0, cfg.io_coalesce_us * 1000};
                 nanosleep(&ts, NULL);
                 srv.stat.io_coalesce_naps++;

@@ -3,6 +3,7 @@
 #define SHOAL_SERVER_H
 #include <stdint.h>
 #include <stddef.h>
+#include "util.h"
 
 struct event_base;
 struct client;
@@ -33,8 +34,7 @@ struct server {
     size_t     nclients;
     /* Clients that sent something in the current / last whole millisecond
      * (io-coalesce: nap only when many are active, see server_run_loop). */
-    long long  active_ms;
-    size_t     active_count, active_prev;
+    busy_meter busy;
     uint64_t   next_client_id;
     struct client *pending_writes;/* clients with output to flush */
     struct client *current;       /* client whose command is executing */

@@ -84,7 +84,7 @@ typedef struct proxy_client {
     char *name;               /* CLIENT SETNAME (under w->reg_lock) */
     char addr[64], laddr[64];
     long long ctime_ms, last_ms;
-    long long active_ms;      /* last ms counted by worker_note_active */
+    long long active_ms;      /* the millisecond w->busy last counted it in */
     int last_cmd_id;
     long long soft_since_ms;  /* output over the soft limit since, 0 if not */
     int sub, psub, ssub, multi; /* counters shown by CLIENT LIST */

@@ -482,17 +482,8 @@ static void on_kick(evutil_socket_t fd, short ev, void *arg)
 
 void worker_note_active(proxy_worker *w, proxy_client *c)
 {
-    long long ms = w->now_us / 1000;
     w->client_reads++;
-    if (ms != w->active_ms) {
-        w->active_prev = ms == w->active_ms + 1 ? w->active_count : 0;
-        w->active_count = 0;
-        w->active_ms = ms;
-    }
-    if (c->active_ms != ms) {
-        c->active_ms = ms;
-        w->active_count++;
-    }
+    busy_note(&w->busy, w->now_us / 1000, &c->active_ms);
 }
 
 /* Nap only while this many clients sent something in the last whole
@@ -512,7 +503,7 @@ static void maybe_nap(proxy_worker *w, uint64_t reads)
 {
     long long us = w->cfg->io_coalesce_us;
     if (us <= 0 || reads == 0 || reads >= COALESCE_FEW_READS) return;
-    if (w->active_prev < COALESCE_MIN_CLIENTS) return;
+    if (w->busy.prev < COALESCE_MIN_CLIENTS) return;
     struct timespec ts = {0, us * 1000};
     nanosleep(&ts, NULL);
     ST_INC(w, io_coalesce_naps);

@@ -18,6 +18,7 @@
 #include "proxy.h"
 #include "slotmap.h"
 #include "topology.h"
+#include "util.h"
 
 struct event_base;
 struct event;
@@ -97,9 +98,7 @@ struct proxy_worker {
     long long now_us;              /* monotonic, refreshed per callback batch */
     /* io-coalesce-us: client reads, and clients that read something per ms */
     uint64_t client_reads;
-    long long active_ms;           /* the millisecond being counted */
-    int active_count;              /* clients active in active_ms so far */
-    int active_prev;               /* ... in the millisecond before (if it was) */
+    busy_meter busy;
     unsigned rr;                   /* round robin for ANY routes and replicas */
     proxy_stats st;
 };

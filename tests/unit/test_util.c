@@ -72,11 +72,29 @@ TEST(globs)
 #undef G
 }
 
+/* Distinct clients per millisecond; prev is kept only for the millisecond
+ * right before the current one. */
+TEST(busy_meter_counts)
+{
+    busy_meter m = {0};
+    long long c[20] = {0};
+    for (int i = 0; i < 20; i++) busy_note(&m, 100, &c[i]);
+    for (int i = 0; i < 20; i++) busy_note(&m, 100, &c[i]);   /* same clients again */
+    CHECK_EQ_INT(m.count, 20);
+    busy_note(&m, 101, &c[0]);
+    CHECK_EQ_INT(m.prev, 20);
+    CHECK_EQ_INT(m.count, 1);
+    busy_note(&m, 103, &c[1]);          /* 102 was quiet: nothing carried over */
+    CHECK_EQ_INT(m.prev, 0);
+    CHECK_EQ_INT(m.count, 1);
+}
+
 int main(void)
 {
     RUN(str_to_ll_rules);
     RUN(doubles);
     RUN(ll_format);
     RUN(globs);
+    RUN(busy_meter_counts);
     return UNIT_DONE();
 }
