@@ -25,6 +25,14 @@ static int saved_argc;
 static char **saved_argv;
 static struct event_base *main_base;
 
+static void on_ready_check(evutil_socket_t fd, short ev, void *arg)
+{
+    (void)fd; (void)ev; (void)arg;
+    if (!topology_wait_ready(psrv.topo, 0))
+        log_warning("no slot map after %d ms (seeds unreachable?): requests wait for one, within their "
+                    "retry budget", READY_WAIT_MS);
+}
+
 static void on_publish(const slotmap *m, void *arg)
 {
     atomic_fetch_add(&psrv.topology_changes, 1);
@@ -164,17 +172,18 @@ int main(int argc, char **argv)
     write_pidfile(cfg->pidfile);
     log_notice("shoal-proxy %s ready on port %lld with %d worker threads (node id %s)", "0.1.0", cfg->port,
                psrv.n_workers, psrv.node_id);
-    if (!topology_wait_ready(psrv.topo, READY_WAIT_MS))
-        log_warning("no slot map after %d ms (seeds unreachable?): requests wait for one, within their "
-                    "retry budget", READY_WAIT_MS);
 
     main_base = event_base_new();
     struct event *sh = evsignal_new(main_base, SIGHUP, on_signal, NULL);
     struct event *si = evsignal_new(main_base, SIGINT, on_signal, NULL);
     struct event *st = evsignal_new(main_base, SIGTERM, on_signal, NULL);
+    /* A timer, not a wait: SIGTERM must work at once even with no seed up. */
+    struct event *rc = evtimer_new(main_base, on_ready_check, NULL);
+    struct timeval ready_tv = {READY_WAIT_MS / 1000, (READY_WAIT_MS % 1000) * 1000};
     event_add(sh, NULL);
     event_add(si, NULL);
     event_add(st, NULL);
+    event_add(rc, &ready_tv);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     event_base_dispatch(main_base);
 
@@ -187,6 +196,7 @@ int main(int argc, char **argv)
     event_free(sh);
     event_free(si);
     event_free(st);
+    event_free(rc);
     event_base_free(main_base);
     if (cfg->pidfile[0]) unlink(cfg->pidfile);
     proxy_config *cur = atomic_load(&psrv.cfg);

@@ -9,7 +9,9 @@ one replica each where the kind has replication):
   where the kind has scripting), RESP3 types (EVAL, DEBUG PROTOCOL) forwarded intact;
 * a slow client that doesn't read hits its output limit (client-output-buffer-limit) and
   is closed while other clients keep their latency and the proxy its memory;
-* proxy restart (SIGTERM and kill -9) loses nothing: it is stateless;
+* proxy restart (SIGTERM and kill -9) loses nothing: it is stateless; with no seed
+  reachable it still answers PING, errors keyed requests after the retry budget, warns
+  after 5 s, and stops at once on SIGTERM;
 * a hung master (SIGSTOP, on a cluster with a long node timeout): requests to other slots
   keep working, requests to its slots get an error within request-timeout-ms, and after
   SIGCONT no late reply reaches the wrong request; then dead (kill -9): errors within the
@@ -36,7 +38,7 @@ import time
 
 import pytest
 
-from conftest import RawConn, encode_command, fmt_raw
+from conftest import RawConn, encode_command, fmt_raw, free_port
 from cluster_util import ClusterFactory, attach, redis_cli, wait_for
 from proxy_util import (backend_params, build_cluster, diff_script, differential, key_in_slot,
                         key_slot, Load, proxy_env, proxy_px, ProxyEnv,
@@ -395,6 +397,28 @@ def test_proxy_restart_loses_nothing(px, how):
         assert verify_keys(c2, expected) == []
         assert c2.cmd("DBSIZE").raw == b":3000\r\n"
     assert verify_keys_direct(px.cluster, expected) == []
+
+
+def test_proxy_without_reachable_seeds_answers_and_stops_at_once(request):
+    """No seed answers: the proxy still serves PING, a keyed request gets an error once
+    its retry budget runs out, start-up warns after 5 s, and SIGTERM stops it at once
+    (also during those 5 s)."""
+    pf = ProxyFactory(request)
+    try:
+        dead = [f"127.0.0.1:{free_port()}"]
+        p = pf.start(None, "--retry-max-ms", 300, seeds=dead, routable=False)
+        with p.raw() as c:
+            assert c.cmd("PING").raw == b"+PONG\r\n"
+            t0 = time.monotonic()
+            r = c.cmd("GET", "k", timeout=5)
+            assert r.type == "-" and time.monotonic() - t0 < 3, fmt_raw(r.raw)
+        wait_for(lambda: "no slot map after 5000 ms" in p.log(), 10, what="start-up warning")
+        q = pf.start(None, seeds=dead, routable=False)
+        t0 = time.monotonic()
+        assert q.stop() == 0
+        assert time.monotonic() - t0 < 1.5, "SIGTERM waited for the start-up check"
+    finally:
+        pf.teardown()
 
 
 # ---------------------------------------------------------------------------
