@@ -12,6 +12,7 @@ import time
 import pytest
 
 from conftest import HOST
+from cluster_util import wait_for
 from proxy_util import ClusterFactory, ProxyFactory, build_cluster
 
 
@@ -140,15 +141,10 @@ def test_proxy_default_zero_and_sighup(pcluster, proxies, tmp_path):
     assert proxy_load(q, 10000, 50) == 0
     cfg.write_text("io-coalesce-us: 300\n")
     os.kill(q.pid, signal.SIGHUP)
-    deadline = time.monotonic() + 5
-    while q.client().execute_command("PROXY", "CONFIG", "GET", "io-coalesce-us")[1] != b"300":
-        assert time.monotonic() < deadline, "io-coalesce-us not reloaded by SIGHUP"
-        time.sleep(0.05)
+    wait_for(lambda: q.client().execute_command("PROXY", "CONFIG", "GET", "io-coalesce-us")[1]
+             == b"300", 5, what="io-coalesce-us reloaded by SIGHUP")
     assert proxy_load(q, 20000, 50) > 0
     cfg.write_text("io-coalesce-us: 5000\n")   # out of range: refused, 300 stays
     os.kill(q.pid, signal.SIGHUP)
-    deadline = time.monotonic() + 5
-    while "reload refused" not in q.log():
-        assert time.monotonic() < deadline, "bad reload not reported in the log"
-        time.sleep(0.05)
+    wait_for(lambda: "reload refused" in q.log(), 5, what="the bad reload reported in the log")
     assert q.client().execute_command("PROXY", "CONFIG", "GET", "io-coalesce-us")[1] == b"300"
