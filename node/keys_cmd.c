@@ -8,6 +8,7 @@
 #include "mem.h"
 #include "obj.h"
 #include "reply.h"
+#include "scan.h"
 #include "server.h"
 #include "util.h"
 #include <limits.h>
@@ -222,59 +223,29 @@ static void scan_collect(void *ctx, kv *e)
 static void scan_cmd(client *c)
 {
     unsigned long long cursor;
-    long long count = 10;
-    const char *pat = NULL, *type = NULL;
-    size_t plen = 0, tlen = 0;
+    scan_opts o;
     if (arg_scan_cursor(c, 1, &cursor) < 0) return;
-    for (int i = 2; i < c->argc; i += 2) {
-        if (i + 1 >= c->argc) {
-            reply_syntax_err(c);
-            return;
-        }
-        if (arg_is(ARG(c, i), ARGLEN(c, i), "COUNT")) {
-            if (!str_to_ll(ARG(c, i + 1), ARGLEN(c, i + 1), &count)) {
-                reply_error(c, ERR_NOT_INT);
-                return;
-            }
-            if (count < 1) {
-                reply_syntax_err(c);
-                return;
-            }
-        } else if (arg_is(ARG(c, i), ARGLEN(c, i), "MATCH")) {
-            pat = ARG(c, i + 1);
-            plen = ARGLEN(c, i + 1);
-            if (plen == 1 && pat[0] == '*') pat = NULL;
-        } else if (arg_is(ARG(c, i), ARGLEN(c, i), "TYPE")) {
-            type = ARG(c, i + 1);
-            tlen = ARGLEN(c, i + 1);
-        } else {
-            reply_syntax_err(c);
-            return;
-        }
-    }
+    if (scan_parse_opts(c, 2, 1, &o) < 0) return;
     scan_acc acc = {0};
     /* Like Redis: visit buckets until COUNT entries were seen or 10x
      * COUNT buckets were empty, so a sparse table still returns quickly. */
-    long long maxiter = count > LLONG_MAX / 10 ? LLONG_MAX : count * 10;
+    long long left = scan_max_buckets(&o);
     do {
         cursor = db_scan(c->db, cursor, scan_collect, &acc);
-    } while (cursor && --maxiter && acc.n < count);
+    } while (cursor && --left > 0 && acc.n < o.count);
     /* Copy names before filtering: lazy expiry may delete entries. */
     char **names = xmalloc(sizeof(char *) * (size_t)(acc.n ? acc.n : 1));
     size_t *lens = xmalloc(sizeof(size_t) * (size_t)(acc.n ? acc.n : 1));
     int keep = 0;
     for (int i = 0; i < acc.n; i++) {
         kv *e = acc.v[i];
-        if (pat && !glob_match(pat, plen, e->key, e->klen, 0)) continue;
-        if (type && !arg_is(type, tlen, obj_ops(e->type)->name)) continue;
+        if (!scan_match(&o, e->key, e->klen)) continue;
+        if (o.type && !arg_is(o.type, o.typelen, obj_ops(e->type)->name)) continue;
         names[keep] = xmemdup(e->key, e->klen);
         lens[keep++] = e->klen;
     }
     xfree(acc.v);
-    char cur[24];
-    int cl = ull_to_str(cur, cursor);
-    reply_array(c, 2);
-    reply_bulk(c, cur, (size_t)cl);
+    scan_reply_head(c, cursor, -1);
     size_t mark = reply_defer(c);
     long long n = 0;
     for (int i = 0; i < keep; i++) {

@@ -14,6 +14,7 @@
 #include "mem.h"
 #include "obj.h"
 #include "reply.h"
+#include "scan.h"
 #include "server.h"
 #include "util.h"
 #include <limits.h>
@@ -539,21 +540,6 @@ static void hrandfield_cmd(client *c)
 /* ---------------------------------------------------------------------
  * HSCAN */
 
-typedef struct hscan_acc {
-    const dict_entry **v;
-    size_t n, cap;
-} hscan_acc;
-
-static void hscan_collect(void *ctx, const dict_entry *de)
-{
-    hscan_acc *a = ctx;
-    if (a->n == a->cap) {
-        a->cap = a->cap ? a->cap * 2 : 32;
-        a->v = xrealloc(a->v, a->cap * sizeof(*a->v));
-    }
-    a->v[a->n++] = de;
-}
-
 static void hscan_cmd(client *c)
 {
     unsigned long long cursor;
@@ -561,75 +547,42 @@ static void hscan_cmd(client *c)
     if (arg_scan_cursor(c, 2, &cursor) < 0) return;
     if (hash_key(c, 0, &e) < 0) return;
     if (!e) {
-        reply_array(c, 2);
-        reply_bulk(c, "0", 1);
-        reply_empty_array(c);
+        scan_reply_head(c, 0, 0);
         return;
     }
-    long long count = 10;
-    const char *pat = NULL;
-    size_t plen = 0;
-    for (int i = 3; i < c->argc; i += 2) {
-        if (arg_is(ARG(c, i), ARGLEN(c, i), "count") && i + 1 < c->argc) {
-            if (arg_ll(c, i + 1, &count) < 0) return;
-            if (count < 1) {
-                reply_syntax_err(c);
-                return;
-            }
-        } else if (arg_is(ARG(c, i), ARGLEN(c, i), "match") && i + 1 < c->argc) {
-            pat = ARG(c, i + 1);
-            plen = ARGLEN(c, i + 1);
-            if (plen == 1 && pat[0] == '*') pat = NULL;   /* matches everything */
-        } else {
-            reply_syntax_err(c);
-            return;
-        }
-    }
+    scan_opts o;
+    if (scan_parse_opts(c, 3, 0, &o) < 0) return;
     if (e->enc == OBJ_ENC_LISTPACK) {
         /* Small hashes are returned whole, with cursor 0, as Redis does. */
         unsigned char *lp = e->val;
         size_t mark = 0;
         long long n = 0;
         char fb[LP_INTBUF_SIZE], vb[LP_INTBUF_SIZE];
-        reply_array(c, 2);
-        reply_bulk(c, "0", 1);
-        if (!pat) reply_array(c, (long long)hash_len(e) * 2);
-        else mark = reply_defer(c);
+        scan_reply_head(c, 0, o.pat ? -1 : (long long)hash_len(e) * 2);
+        if (o.pat) mark = reply_defer(c);
         for (unsigned char *p = lp_first(lp); p; p = lp_next(lp, lp_next(lp, p))) {
             size_t fl, vl;
             const char *f = lp_get_str(p, &fl, fb);
-            if (pat && !glob_match(pat, plen, f, fl, 0)) continue;
+            if (!scan_match(&o, f, fl)) continue;
             const char *v = lp_get_str(lp_next(lp, p), &vl, vb);
             reply_bulk(c, f, fl);
             reply_bulk(c, v, vl);
             n += 2;
         }
-        if (pat) reply_defer_set(c, mark, '*', n);
+        if (o.pat) reply_defer_set(c, mark, '*', n);
         return;
     }
-    hscan_acc acc = {NULL, 0, 0};
-    long long maxiter = count * 10;
-    unsigned long cur = (unsigned long)cursor;
-    do {
-        cur = dict_scan(e->val, cur, hscan_collect, &acc);
-    } while (cur && maxiter-- && (long long)acc.n < count);
-    size_t keep = 0;
-    for (size_t i = 0; i < acc.n; i++) {
-        if (pat && !glob_match(pat, plen, dict_key(acc.v[i]), dict_klen(acc.v[i]), 0)) continue;
-        acc.v[keep++] = acc.v[i];
-    }
-    char cb[24];
-    int cbl = ull_to_str(cb, cur);
-    reply_array(c, 2);
-    reply_bulk(c, cb, (size_t)cbl);
-    reply_array(c, (long long)keep * 2);
+    const dict_entry **v;
+    size_t keep;
+    unsigned long cur = scan_dict(e->val, (unsigned long)cursor, &o, &v, &keep);
+    scan_reply_head(c, cur, (long long)keep * 2);
     for (size_t i = 0; i < keep; i++) {
         size_t vl;
-        const char *v = dict_bytes(acc.v[i], &vl);
-        reply_bulk(c, dict_key(acc.v[i]), dict_klen(acc.v[i]));
-        reply_bulk(c, v, vl);
+        const char *val = dict_bytes(v[i], &vl);
+        reply_bulk(c, dict_key(v[i]), dict_klen(v[i]));
+        reply_bulk(c, val, vl);
     }
-    xfree(acc.v);
+    xfree(v);
 }
 
 const cmd_binding hash_commands[] = {

@@ -13,6 +13,7 @@
 #include "mem.h"
 #include "obj.h"
 #include "reply.h"
+#include "scan.h"
 #include "server.h"
 #include "util.h"
 #include <limits.h>
@@ -876,21 +877,6 @@ static void sdiffstore_cmd(client *c) { sunion_diff_generic(c, 2, c->argc - 2, 1
 /* ---------------------------------------------------------------------
  * SSCAN */
 
-typedef struct sscan_acc {
-    const dict_entry **v;
-    size_t n, cap;
-} sscan_acc;
-
-static void sscan_collect(void *ctx, const dict_entry *de)
-{
-    sscan_acc *a = ctx;
-    if (a->n == a->cap) {
-        a->cap = a->cap ? a->cap * 2 : 32;
-        a->v = xrealloc(a->v, a->cap * sizeof(*a->v));
-    }
-    a->v[a->n++] = de;
-}
-
 static void sscan_cmd(client *c)
 {
     unsigned long long cursor;
@@ -898,70 +884,37 @@ static void sscan_cmd(client *c)
     if (arg_scan_cursor(c, 2, &cursor) < 0) return;
     if (set_key(c, 1, 0, &e) < 0) return;
     if (!e) {
-        reply_array(c, 2);
-        reply_bulk(c, "0", 1);
-        reply_empty_array(c);
+        scan_reply_head(c, 0, 0);
         return;
     }
-    long long count = 10;
-    const char *pat = NULL;
-    size_t plen = 0;
-    for (int i = 3; i < c->argc; i += 2) {
-        if (arg_is(ARG(c, i), ARGLEN(c, i), "count") && i + 1 < c->argc) {
-            if (arg_ll(c, i + 1, &count) < 0) return;
-            if (count < 1) {
-                reply_syntax_err(c);
-                return;
-            }
-        } else if (arg_is(ARG(c, i), ARGLEN(c, i), "match") && i + 1 < c->argc) {
-            pat = ARG(c, i + 1);
-            plen = ARGLEN(c, i + 1);
-            if (plen == 1 && pat[0] == '*') pat = NULL;   /* matches everything */
-        } else {
-            reply_syntax_err(c);
-            return;
-        }
-    }
+    scan_opts o;
+    if (scan_parse_opts(c, 3, 0, &o) < 0) return;
     if (e->enc == OBJ_ENC_INTSET) {
         /* Intsets are returned whole, with cursor 0, as Redis does. */
         intset *is = e->val;
         uint32_t n = intset_len(is);
         long long cnt = 0;
         size_t mark = 0;
-        reply_array(c, 2);
-        reply_bulk(c, "0", 1);
-        if (!pat) reply_array(c, n);
-        else mark = reply_defer(c);
+        scan_reply_head(c, 0, o.pat ? -1 : (long long)n);
+        if (o.pat) mark = reply_defer(c);
         for (uint32_t i = 0; i < n; i++) {
             int64_t v;
             char buf[24];
             intset_get(is, i, &v);
             int len = ll_to_str(buf, v);
-            if (pat && !glob_match(pat, plen, buf, (size_t)len, 0)) continue;
+            if (!scan_match(&o, buf, (size_t)len)) continue;
             reply_bulk(c, buf, (size_t)len);
             cnt++;
         }
-        if (pat) reply_defer_set(c, mark, '*', cnt);
+        if (o.pat) reply_defer_set(c, mark, '*', cnt);
         return;
     }
-    sscan_acc acc = {NULL, 0, 0};
-    long long maxiter = count * 10;
-    unsigned long cur = (unsigned long)cursor;
-    do {
-        cur = dict_scan(e->val, cur, sscan_collect, &acc);
-    } while (cur && maxiter-- && (long long)acc.n < count);
-    size_t keep = 0;
-    for (size_t i = 0; i < acc.n; i++) {
-        if (pat && !glob_match(pat, plen, dict_key(acc.v[i]), dict_klen(acc.v[i]), 0)) continue;
-        acc.v[keep++] = acc.v[i];
-    }
-    char cb[24];
-    int cbl = ull_to_str(cb, cur);
-    reply_array(c, 2);
-    reply_bulk(c, cb, (size_t)cbl);
-    reply_array(c, (long long)keep);
-    for (size_t i = 0; i < keep; i++) set_reply_de(c, acc.v[i]);
-    xfree(acc.v);
+    const dict_entry **v;
+    size_t keep;
+    unsigned long cur = scan_dict(e->val, (unsigned long)cursor, &o, &v, &keep);
+    scan_reply_head(c, cur, (long long)keep);
+    for (size_t i = 0; i < keep; i++) set_reply_de(c, v[i]);
+    xfree(v);
 }
 
 const cmd_binding set_commands[] = {

@@ -9,6 +9,7 @@
 #include "dict.h"
 #include "mem.h"
 #include "reply.h"
+#include "scan.h"
 #include "server.h"
 #include "util.h"
 #include "zset.h"
@@ -512,21 +513,6 @@ static void zrandmember_cmd(client *c)
 
 /* ---- ZSCAN ---- */
 
-typedef struct scan_acc {
-    const dict_entry **v;
-    size_t n, cap;
-} scan_acc;
-
-static void scan_collect(void *ctx, const dict_entry *de)
-{
-    scan_acc *a = ctx;
-    if (a->n == a->cap) {
-        a->cap = a->cap ? a->cap * 2 : 32;
-        a->v = xrealloc(a->v, sizeof(*a->v) * a->cap);
-    }
-    a->v[a->n++] = de;
-}
-
 static void zscan_cmd(client *c)
 {
     unsigned long long cursor;
@@ -534,41 +520,23 @@ static void zscan_cmd(client *c)
     kv *e;
     if (lookup_zset(c, 1, 0, &e) < 0) return;
     if (!e) {
-        reply_raw(c, "*2\r\n$1\r\n0\r\n*0\r\n", 15);
+        scan_reply_head(c, 0, 0);
         return;
     }
-    long long count = 10;
-    const char *pat = NULL;
-    size_t patlen = 0;
-    for (int i = 3; i < c->argc; i += 2) {
-        if (arg_is(ARG(c, i), ARGLEN(c, i), "count") && i + 1 < c->argc) {
-            if (arg_ll(c, i + 1, &count) < 0) return;
-            if (count < 1) {
-                reply_syntax_err(c);
-                return;
-            }
-        } else if (arg_is(ARG(c, i), ARGLEN(c, i), "match") && i + 1 < c->argc) {
-            pat = ARG(c, i + 1);
-            patlen = ARGLEN(c, i + 1);
-            if (patlen == 1 && pat[0] == '*') pat = NULL;
-        } else {
-            reply_syntax_err(c);
-            return;
-        }
-    }
-    char num[24], ibuf[LP_INTBUF_SIZE], sbuf[128];
+    scan_opts o;
+    if (scan_parse_opts(c, 3, 0, &o) < 0) return;
+    char ibuf[LP_INTBUF_SIZE], sbuf[128];
     size_t mark;
     long long n = 0;
     if (e->enc == OBJ_ENC_LISTPACK) {
         /* Small sets are returned whole, scores as stored (like Redis). */
-        reply_array(c, 2);
-        reply_bulk(c, "0", 1);
+        scan_reply_head(c, 0, -1);
         mark = reply_defer(c);
         unsigned char *lp = e->val;
         for (unsigned char *p = lp_first(lp); p; p = lp_next(lp, lp_next(lp, p))) {
             size_t ml, sl;
             const char *m = lp_get_str(p, &ml, ibuf);
-            if (pat && !glob_match(pat, patlen, m, ml, 0)) continue;
+            if (!scan_match(&o, m, ml)) continue;
             reply_bulk(c, m, ml);
             const char *s = lp_get_str(lp_next(lp, p), &sl, sbuf);
             reply_bulk(c, s, sl);
@@ -577,26 +545,16 @@ static void zscan_cmd(client *c)
         reply_defer_set(c, mark, '*', n);
         return;
     }
-    dict *d = ((zset_big *)e->val)->dict;
-    scan_acc acc = {0};
-    long long maxiter = count * 10;
-    do {
-        cursor = dict_scan(d, (unsigned long)cursor, scan_collect, &acc);
-    } while (cursor && maxiter-- > 0 && (long long)acc.n < count);
-    reply_array(c, 2);
-    reply_bulk(c, num, (size_t)ull_to_str(num, cursor));
-    mark = reply_defer(c);
-    for (size_t i = 0; i < acc.n; i++) {
-        size_t ml = dict_klen(acc.v[i]);
-        const char *m = dict_key(acc.v[i]);
-        if (pat && !glob_match(pat, patlen, m, ml, 0)) continue;
-        reply_bulk(c, m, ml);
-        zsl_node *node = dict_get_p(acc.v[i]);
+    const dict_entry **v;
+    size_t keep;
+    cursor = scan_dict(((zset_big *)e->val)->dict, (unsigned long)cursor, &o, &v, &keep);
+    scan_reply_head(c, cursor, (long long)keep * 2);
+    for (size_t i = 0; i < keep; i++) {
+        reply_bulk(c, dict_key(v[i]), dict_klen(v[i]));
+        zsl_node *node = dict_get_p(v[i]);
         reply_bulk(c, sbuf, (size_t)double_to_str(sbuf, node->score));
-        n += 2;
     }
-    reply_defer_set(c, mark, '*', n);
-    xfree(acc.v);
+    xfree(v);
 }
 
 const cmd_binding zset_commands[] = {

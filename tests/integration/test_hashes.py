@@ -386,7 +386,8 @@ def test_hscan_errors_vs_oracle(node, oracle):
         ("HSCAN", "h", "0", "match", "*", "count", "1"), ("HSCAN", "h", "0", "MATCH", "z*"),
         ("HSCAN", "nokey", "0", "MATCH", "z*"), ("HSCAN", "nokey", "0", "COUNT", "0"),
         ("HSCAN", "h", "0", "MATCH", "a", "MATCH", "b"),
-        ("HSCAN", "h", "0", "NOVALUES"),
+        ("HSCAN", "h", "0", "NOVALUES"), ("HSCAN", "h", "0", "TYPE", "hash"),
+        ("HSCAN", "h", "0", "COUNT", "1", "MATCH"),
     ]:
         b.same(*cmd)
 

@@ -330,7 +330,7 @@ def test_zscan_small(node, oracle):
         "ZADD z 0.1 a 2.5 b 3 c 10 d", "ZSCAN z 0", "ZSCAN z 0 MATCH a*", "ZSCAN z 0 COUNT 1",
         "ZSCAN z 0 MATCH [ab] COUNT 100", "ZSCAN z x", "ZSCAN z 0 COUNT 0", "ZSCAN z 0 COUNT x",
         "ZSCAN z 0 MATCH", "ZSCAN z 0 foo 1", "ZSCAN z 18446744073709551616", "ZSCAN nokey 0",
-        "SET s v", "ZSCAN s 0",
+        "ZSCAN z 0 TYPE zset", "ZSCAN z 0 COUNT 1 MATCH", "SET s v", "ZSCAN s 0",
     ))
 
 
