@@ -17,9 +17,14 @@ standalone redis-server's (target <= 0.8 at both depths) and -P 16 throughput th
 the proxy vs straight at the cluster (target >= 0.85). CPU time is utime+stime of the
 process (all threads) from /proc/PID/stat around each run.
 
+It also runs PING_MBULK through the proxy (answered by the proxy itself) and at the
+standalone redis-server, and prints the floor those allow (floor_report): the lowest
+CPU ratio any forwarded request could reach, and the highest throughput ratio with the
+machine fully busy.
+
 Usage: /usr/bin/python3 tools/proxy_bench.py [--quick] [--rounds N] [--seconds S]
            [--backend shoal|redis] [--threads N] [--clients 50] [--tests set,get,mset]
-           [--pipelines 1,16] [--json FILE]
+           [--pipelines 1,16] [--no-floor] [--json FILE]
 Environment: SHOAL_PROXY_BIN, SHOAL_NODE_BIN, REDIS_SERVER_BIN, BENCH_PORTS (default
 21300-21999), PROXY_BENCH_BACKEND, PROXY_BENCH_THREADS, and BENCH_ROUNDS /
 BENCH_SECONDS / BENCH_QUICK=1 / BENCH_CLIENTS as defaults.
@@ -42,6 +47,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench import BENCH_LABELS, _die_with_parent, encode  # noqa: E402
 
+# PING_MBULK is the floor: the proxy answers it itself, so it costs the client-side
+# read, parse and write that any forwarded command pays too, and nothing more.
+LABELS = {**BENCH_LABELS, "ping_mbulk": "PING_MBULK"}
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOST = "127.0.0.1"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -49,6 +58,7 @@ REDIS_BASE_ARGS = ["--save", "", "--appendonly", "no"]
 BUS_OFFSET = 10000
 TARGET_CPU = 0.8
 TARGET_TPUT = 0.85
+FLOOR = "ping_mbulk"
 
 
 # ---------------------------------------------------------------------------
@@ -214,18 +224,24 @@ def start_redis():
 # Benchmark
 
 def run_benchmark(port, test, n, pipeline, clients, keyspace, cluster=False, cpu_of=(),
-                  timeout=300):
-    """One redis-benchmark run; returns dict(rps, p50, seconds, cpu_us_per_req) where the
-    CPU figure sums the processes in cpu_of (None when empty)."""
+                  side=(), timeout=300):
+    """One redis-benchmark run; returns dict(rps, p50, seconds, cpu_us_per_req,
+    side_us_per_req, client_us_per_req): the CPU of the processes in cpu_of (None when
+    empty), of those in side (other processes on the request path), and of
+    redis-benchmark itself, each in µs per request."""
     argv = ["redis-benchmark", "-h", HOST, "-p", str(port), "--csv", "-t", test, "-n", str(n),
             "-P", str(pipeline), "-c", str(clients), "-r", str(keyspace)]
     if cluster:
         argv.insert(1, "--cluster")
     t0 = sum(p.cpu_ticks() for p in cpu_of)
+    s0 = sum(p.cpu_ticks() for p in side)
+    c0 = os.times()
     w0 = time.monotonic()
     r = subprocess.run(argv, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
     wall = time.monotonic() - w0
+    c1 = os.times()
     t1 = sum(p.cpu_ticks() for p in cpu_of)
+    s1 = sum(p.cpu_ticks() for p in side)
     out = r.stdout.decode(errors="replace")
     if r.returncode != 0:
         raise RuntimeError(f"{shlex.join(argv)} failed ({r.returncode}):\n{out}\n"
@@ -233,17 +249,71 @@ def run_benchmark(port, test, n, pipeline, clients, keyspace, cluster=False, cpu
     row = None
     for line in out.splitlines():
         cols = [c.strip('"') for c in line.split('","')]
-        if cols and cols[0] == BENCH_LABELS[test]:
+        if cols and cols[0] == LABELS[test]:
             row = cols
     if row is None:
         raise RuntimeError(f"no CSV row for {test} in:\n{out}")
+    client = (c1.children_user + c1.children_system) - (c0.children_user + c0.children_system)
     return {"rps": float(row[1]), "p50": float(row[4]), "seconds": wall,
-            "cpu_us_per_req": ((t1 - t0) / CLK_TCK * 1e6 / n) if cpu_of else None}
+            "cpu_us_per_req": ((t1 - t0) / CLK_TCK * 1e6 / n) if cpu_of else None,
+            "side_us_per_req": (s1 - s0) / CLK_TCK * 1e6 / n,
+            "client_us_per_req": client * 1e6 / n}
 
 
 def median(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else float("nan")
+
+
+def floor_report(results, pipelines, tests, rows):
+    """What the targets allow at best on this machine, from the same run.
+
+    CPU: a forwarded GET or SET does everything the proxy does for a PING it answers
+    itself (read, parse, reply) plus the backend round trip, so the proxy's PING CPU per
+    request is a floor for its GET/SET CPU ratio.
+
+    Throughput: through the proxy, every request costs the machine at least
+    redis-benchmark's CPU + the nodes' CPU (both measured in the proxy runs) + that
+    PING floor. With all cores busy (no idle at all), ops/s can't exceed
+    cores / that sum; over the measured straight-at-the-cluster ops/s, that is a
+    ceiling for the throughput ratio."""
+    cores = os.cpu_count() or 1
+    print()
+    print("Floor (same run): PING_MBULK through the proxy is answered by the proxy itself, "
+          "so it costs only the client-side read, parse and write that a forwarded request "
+          "also pays.")
+    print()
+    print("| P | proxy PING µs CPU/req | redis PING µs CPU/req | test | redis µs CPU/req | "
+          "CPU ratio floor | best-case proxy/cluster ops/s |")
+    print("|---|---|---|---|---|---|---|")
+    for p in pipelines:
+        fl = median([r["cpu_us_per_req"] for r in results[(FLOOR, p, "proxy")]])
+        rp = median([r["cpu_us_per_req"] for r in results[(FLOOR, p, "redis")]])
+        for t in tests:
+            rd = median([r["cpu_us_per_req"] for r in results[(t, p, "redis")]])
+            px = results[(t, p, "proxy")]
+            machine = fl + median([r["side_us_per_req"] + r["client_us_per_req"] for r in px])
+            ceiling = cores * 1e6 / machine / median([r["rps"] for r in results[(t, p, "cluster")]])
+            shown = f"{ceiling:.2f}" if p >= 16 else "(no target at this depth)"
+            print(f"| {p} | {fl:.2f} | {rp:.2f} | {LABELS[t]} | {rd:.2f} | {fl / rd:.2f} | "
+                  f"{shown} |")
+            for row in rows:
+                if row["test"] == t and row["pipeline"] == p:
+                    row.update(cpu_ratio_floor=fl / rd, throughput_ceiling=ceiling)
+    print()
+    print("Where the time goes (µs of CPU per request, medians): through the proxy, "
+          "redis-benchmark + proxy + nodes; straight at the cluster, redis-benchmark + nodes.")
+    print()
+    print("| test | P | through the proxy | straight at the cluster |")
+    print("|---|---|---|---|")
+    for p in pipelines:
+        for t in tests:
+            px, cl = results[(t, p, "proxy")], results[(t, p, "cluster")]
+            b1, x1, n1 = (median([r[k] for r in px]) for k in
+                          ("client_us_per_req", "cpu_us_per_req", "side_us_per_req"))
+            b2, n2 = (median([r[k] for r in cl]) for k in ("client_us_per_req", "cpu_us_per_req"))
+            print(f"| {LABELS[t]} | {p} | {b1 + x1 + n1:.2f} = {b1:.2f} + {x1:.2f} + {n1:.2f} | "
+                  f"{b2 + n2:.2f} = {b2:.2f} + {n2:.2f} |")
 
 
 def main():
@@ -259,6 +329,8 @@ def main():
     ap.add_argument("--tests", default="set,get,mset")
     ap.add_argument("--pipelines", default="1,16")
     ap.add_argument("--keyspace", type=int, default=100000)
+    ap.add_argument("--no-floor", dest="floor", action="store_false",
+                    help="skip the PING floor runs (see floor_report)")
     ap.add_argument("--json", help="also write raw results here")
     a = ap.parse_args()
     rounds = a.rounds or (1 if a.quick else 3)
@@ -275,7 +347,7 @@ def main():
         proxy = start_proxy(nodes, a.threads)
         redis = start_redis()
         targets = {
-            "proxy": dict(port=proxy.port, cpu_of=[proxy]),
+            "proxy": dict(port=proxy.port, cpu_of=[proxy], side=nodes),
             "cluster": dict(port=nodes[0].port, cluster=True, cpu_of=nodes),
             "redis": dict(port=redis.port, cpu_of=[redis]),
         }
@@ -292,6 +364,8 @@ def main():
                          for kw in targets.values()]
                 n = min(int(max(rates) * seconds), int(min(rates) * seconds * 4))
                 ns[(t, p)] = max(1000, n // 1000 * 1000)
+            if a.floor:
+                ns[(FLOOR, p)] = max(ns[(t, p)] for t in tests if t != "mset" or len(tests) == 1)
         order = list(targets)
         for rnd in range(rounds):
             for p in pipelines:
@@ -304,6 +378,15 @@ def main():
                         cpu = res["cpu_us_per_req"]
                         print(f"round {rnd + 1}/{rounds} P={p:<2} {t:5s} {name:8s} "
                               f"{res['rps']:>12,.0f} ops/s  {cpu:.2f} us CPU/req", file=sys.stderr)
+                if a.floor:
+                    for name in (("proxy", "redis") if rnd % 2 == 0 else ("redis", "proxy")):
+                        res = run_benchmark(test=FLOOR, n=ns[(FLOOR, p)], pipeline=p,
+                                            clients=a.clients, keyspace=a.keyspace,
+                                            **targets[name])
+                        results.setdefault((FLOOR, p, name), []).append(res)
+                        print(f"round {rnd + 1}/{rounds} P={p:<2} ping  {name:8s} "
+                              f"{res['rps']:>12,.0f} ops/s  {res['cpu_us_per_req']:.2f} us "
+                              f"CPU/req", file=sys.stderr)
     finally:
         for proc in [proxy, redis, *nodes]:
             if proc:
@@ -342,10 +425,14 @@ def main():
     print()
     for v in verdicts:
         print(f"- {v}")
+    if a.floor:
+        floor_report(results, pipelines, [t for t in tests if t in ("set", "get")], rows)
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"rounds": rounds, "clients": a.clients, "backend": a.backend,
-                       "threads": a.threads, "rows": rows}, f, indent=1)
+                       "threads": a.threads, "rows": rows,
+                       "floor": {f"{name} P{p}": runs for (t, p, name), runs in results.items()
+                                 if t == FLOOR}}, f, indent=1)
 
 
 if __name__ == "__main__":
