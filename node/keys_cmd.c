@@ -227,9 +227,7 @@ static void scan_cmd(client *c)
     if (arg_scan_cursor(c, 1, &cursor) < 0) return;
     if (scan_parse_opts(c, 2, 1, &o) < 0) return;
     scan_acc acc = {0};
-    /* Like Redis: visit buckets until COUNT entries were seen or 10x
-     * COUNT buckets were empty, so a sparse table still returns quickly. */
-    long long left = scan_max_buckets(&o);
+    long long left = scan_max_buckets(&o); /* why: scan.h */
     do {
         cursor = db_scan(c->db, cursor, scan_collect, &acc);
     } while (cursor && --left > 0 && acc.n < o.count);
