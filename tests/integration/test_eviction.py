@@ -106,10 +106,13 @@ def test_allkeys_lfu_keeps_frequently_used(node):
         p.execute()
     cold_freqs = [f for f in (r.object("freq", f"k:{i}") for i in range(500, 520)) if f is not None]
     assert cold_freqs and r.object("freq", "k:0") > max(cold_freqs)
-    fill(r, "new", 200)
+    # New keys start at the same counter as the cold ones, so eviction picks among cold and
+    # new alike: 200 evictions would leave ~0.7 of the cold keys, too close to the margin
+    # below; 400 leave ~0.55.
+    fill(r, "new", 400)
     hot = survivors(r, "k", 100) / 100
     cold = (survivors(r, "k", 600) - survivors(r, "k", 100)) / 500
-    assert evicted(r) >= 150
+    assert evicted(r) >= 300
     assert hot >= 0.8 and hot > cold + 0.25, (hot, cold)
 
 
