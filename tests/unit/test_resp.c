@@ -112,6 +112,44 @@ TEST(errors)
     resp_parser_free(&p);
 }
 
+/* Length lines: the fast path (plain digits) and the general one must agree
+ * at their border (19/20 digits, LLONG_MAX, "0", leading zeros, signs). */
+TEST(length_lines)
+{
+    static const struct { const char *s; int rc; int argc; } cases[] = {
+        {"*1\r\n$3\r\nabc\r\n", RESP_DONE, 1},
+        {"*1\r\n$0\r\n\r\n", RESP_DONE, 1},
+        {"*1\r\n$03\r\nabc\r\n", RESP_PROTO_ERR, 0},
+        {"*1\r\n$+3\r\nabc\r\n", RESP_PROTO_ERR, 0},
+        {"*1\r\n$3x\r\nabc\r\n", RESP_PROTO_ERR, 0},
+        {"*1\r\n$\r\nabc\r\n", RESP_PROTO_ERR, 0},
+        {"*01\r\n$3\r\nabc\r\n", RESP_PROTO_ERR, 0},
+        {"*+1\r\n$3\r\nabc\r\n", RESP_PROTO_ERR, 0},
+        {"*1\r\n$9223372036854775807\r\n", RESP_PROTO_ERR, 0},   /* 19 digits, > max bulk */
+        {"*1\r\n$9223372036854775808\r\n", RESP_PROTO_ERR, 0},   /* 19 digits, > LLONG_MAX */
+        {"*1\r\n$99999999999999999999\r\n", RESP_PROTO_ERR, 0},  /* 20 digits */
+        {"*1\r\n$00000000000000000003\r\nabc\r\n", RESP_PROTO_ERR, 0},
+        {"*1\r\n$3\r", RESP_INCOMPLETE, 0},
+        {"*1\r\n$3", RESP_INCOMPLETE, 0},
+        {"*1\r", RESP_INCOMPLETE, 0},
+        {"*12", RESP_INCOMPLETE, 0},
+    };
+    resp_parser p;
+    resp_parser_init(&p, 1000);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t used = 0;
+        int rc = parse_all(&p, cases[i].s, strlen(cases[i].s), &used);
+        if (rc != cases[i].rc) fprintf(stderr, "case %zu: %s\n", i, cases[i].s);
+        CHECK_EQ_INT(rc, cases[i].rc);
+        if (rc == RESP_DONE) {
+            CHECK_EQ_INT(p.argc, cases[i].argc);
+            CHECK_EQ_INT(used, strlen(cases[i].s));
+        }
+        if (rc == RESP_PROTO_ERR) CHECK(strstr(p.err, "invalid") != NULL);
+    }
+    resp_parser_free(&p);
+}
+
 TEST(big_bulk_need_hint)
 {
     resp_parser p;
@@ -168,6 +206,7 @@ int main(void)
     RUN(binary_bulk);
     RUN(inline_quotes);
     RUN(errors);
+    RUN(length_lines);
     RUN(big_bulk_need_hint);
     RUN(writer_resp2_resp3);
     RUN(writer_deferred);
