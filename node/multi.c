@@ -10,7 +10,9 @@
 #include "server.h"
 #include <string.h>
 
-typedef struct wkey { int dbid; char *key; size_t klen; int existed; } wkey;
+/* existed: present and live when WATCHed. expired: present but already
+ * logically expired then, so its deletion by expiry is no change. */
+typedef struct wkey { int dbid; char *key; size_t klen; int existed, expired; } wkey;
 typedef struct wlist { int n, cap; wkey *v; } wlist;
 
 static long long nwatched_keys; /* distinct (db, key) pairs watched by anyone */
@@ -43,11 +45,33 @@ static void touch_list(clist *l)
     for (int i = 0; i < l->n; i++) l->v[i]->flags |= CLIENT_DIRTY_CAS;
 }
 
+static wkey *find_wkey(client *c, int dbid, const char *key, size_t klen)
+{
+    wlist *w = c->watched;
+    for (int i = 0; w && i < w->n; i++)
+        if (w->v[i].dbid == dbid && w->v[i].klen == klen && memcmp(w->v[i].key, key, klen) == 0)
+            return &w->v[i];
+    return NULL;
+}
+
+/* Redis 7.0's rule: a key that was already expired when WATCHed counts as
+ * missing, so its deletion (by expiry, active or lazy) changes nothing for
+ * that watcher; any other touch, such as a new value, does. */
 void multi_touch_key(db *d, const char *key, size_t klen)
 {
     if (!d->watched) return;
     kv *e = kvt_find(d->watched, key, klen);
-    if (e) touch_list(e->val);
+    if (!e) return;
+    clist *l = e->val;
+    int gone = db_peek(d, key, klen) == NULL;
+    for (int i = 0; i < l->n; i++) {
+        wkey *wk = find_wkey(l->v[i], d->id, key, klen);
+        if (wk && wk->expired) {
+            wk->expired = 0; /* from now on it is simply missing */
+            if (gone) continue;
+        }
+        l->v[i]->flags |= CLIENT_DIRTY_CAS;
+    }
 }
 
 void multi_touch_db(db *d)
@@ -83,11 +107,9 @@ void multi_unwatch_all(client *c)
 
 static void watch_key(client *c, const char *key, size_t klen)
 {
+    if (find_wkey(c, c->db->id, key, klen)) return;
     wlist *w = c->watched;
     if (!w) w = c->watched = xcalloc(1, sizeof(wlist));
-    for (int i = 0; i < w->n; i++)
-        if (w->v[i].dbid == c->db->id && w->v[i].klen == klen && memcmp(w->v[i].key, key, klen) == 0)
-            return;
     if (w->n == w->cap) {
         w->cap = w->cap ? w->cap * 2 : 4;
         w->v = xrealloc(w->v, sizeof(wkey) * (size_t)w->cap);
@@ -95,7 +117,8 @@ static void watch_key(client *c, const char *key, size_t klen)
     db *d = c->db;
     kv *cur = db_peek(d, key, klen);
     long long when = cur ? db_get_expire(d, cur) : -1;
-    w->v[w->n++] = (wkey){d->id, xmemdup(key, klen), klen, cur && (when < 0 || when > srv.now_ms)};
+    int live = cur && (when < 0 || when > srv.now_ms);
+    w->v[w->n++] = (wkey){d->id, xmemdup(key, klen), klen, live, cur && !live};
     if (!d->watched) d->watched = kvt_new();
     kv *e = kvt_find(d->watched, key, klen);
     if (!e) {

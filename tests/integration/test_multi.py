@@ -125,6 +125,27 @@ def test_watch_expiry(node, oracle):
     ])
 
 
+@pytest.mark.fresh_node
+def test_watch_already_expired_key_deleted_later(node, node_factory):
+    """A key already expired (but not yet deleted) when WATCHed counts as missing: its
+    deletion by expiry afterwards is no change, a new value is. With active expiry off on
+    both servers, the deletion happens exactly where the script puts it (a lazy GET)."""
+    ora = node_factory("--enable-debug-command", "yes", kind="redis")
+    run_both(node, ora, [
+        ("DEBUG", "SET-ACTIVE-EXPIRE", "0"),
+        ("SET", "e", "v", "PX", "1"), ("@sleep", 0.02),
+        ("WATCH", "e"), ("@other", "GET", "e"), ("MULTI",), ("PING",), ("EXEC",),
+        # Deleted by expiry, then written again: that is a change.
+        ("SET", "f", "v", "PX", "1"), ("@sleep", 0.02),
+        ("WATCH", "f"), ("@other", "GET", "f"), ("@other", "SET", "f", "new"), ("MULTI",), ("PING",),
+        ("EXEC",),
+        # Overwritten while still present (SET deletes the expired value first).
+        ("SET", "g", "v", "PX", "1"), ("@sleep", 0.02),
+        ("WATCH", "g"), ("@other", "SET", "g", "new"), ("MULTI",), ("PING",), ("EXEC",),
+        ("DEBUG", "SET-ACTIVE-EXPIRE", "1"),
+    ])
+
+
 def test_watch_flush_and_swap(node, oracle):
     run_both(node, oracle, [
         ("SET", "k", "v"),
